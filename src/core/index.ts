@@ -1,0 +1,4 @@
+export * from './clock.js';
+export * from './errors.js';
+export * from './histogram.js';
+export * from './sliding-window.js';
