@@ -189,4 +189,3 @@ export class HttpStatusError<R extends ResponseLike = ResponseLike> extends Sent
     this.status = response.status;
   }
 }
-

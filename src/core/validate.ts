@@ -38,7 +38,9 @@ export function integer(name: string, value: unknown, min = 0, allowInfinity = f
 /** A number in [min, max]. */
 export function inRange(name: string, value: unknown, min: number, max: number): number {
   if (typeof value !== 'number' || !(value >= min && value <= max)) {
-    throw new InvalidRequestError(`${name} must be a number in [${min}, ${max}], got ${String(value)}`);
+    throw new InvalidRequestError(
+      `${name} must be a number in [${min}, ${max}], got ${String(value)}`,
+    );
   }
   return value;
 }

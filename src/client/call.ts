@@ -1,0 +1,141 @@
+/**
+ * The state of one call across its attempts: what is under way now (waiting for a
+ * connection, an exchange, or a retry delay), so a deadline, the caller's signal or
+ * `client.close()` can end it at once, wherever it is.
+ */
+import type { Clock, TimerHandle } from '../core/clock.js';
+import { AbortError, type SentinelError, TimeoutError } from '../core/errors.js';
+import type { Exchange } from '../pool/exchange.js';
+
+export class Call {
+  readonly clock: Clock;
+  readonly startedAt: number;
+  /** Clock time the whole call must end by (Infinity for none). */
+  readonly deadlineAt: number;
+  /** The first reason the call was ended from outside, if any. */
+  abortError: SentinelError | undefined;
+  /** Attempts made so far. */
+  attempts = 0;
+  /** Set when a streamed response is handed to the caller: runs when its body ends. */
+  onStreamEnd: (() => void) | undefined;
+  #exchange: Exchange | undefined;
+  #acquire: AbortController | undefined;
+  #delay: { timer: TimerHandle; reject: (err: SentinelError) => void } | undefined;
+  #attemptTimer: TimerHandle | undefined;
+  readonly #signal: AbortSignal | undefined;
+  readonly #onSignal: (() => void) | undefined;
+
+  constructor(clock: Clock, timeoutMs: number, signal: AbortSignal | undefined) {
+    this.clock = clock;
+    this.startedAt = clock.now();
+    this.deadlineAt = this.startedAt + timeoutMs;
+    if (signal !== undefined) {
+      this.#signal = signal;
+      this.#onSignal = () => this.abort(new AbortError(signal.reason));
+      signal.addEventListener('abort', this.#onSignal, { once: true });
+    }
+  }
+
+  /** Ms left of the whole-call deadline. */
+  remaining(): number {
+    return this.deadlineAt - this.clock.now();
+  }
+
+  /** Ends whatever is under way with `error`; later stages see `abortError` and stop. */
+  abort(error: SentinelError): void {
+    if (this.abortError !== undefined) return;
+    this.abortError = error;
+    this.#exchange?.abort(error);
+    this.#acquire?.abort(error);
+    const delay = this.#delay;
+    if (delay !== undefined) {
+      this.#delay = undefined;
+      this.clock.clearTimeout(delay.timer);
+      delay.reject(error);
+    }
+  }
+
+  /**
+   * Arms the deadline of one attempt: the sooner of `attemptTimeoutMs` and the call's
+   * remaining time, reported with the phase that actually ran out.
+   */
+  startAttempt(attemptTimeoutMs: number): void {
+    this.attempts++;
+    const remaining = this.remaining();
+    const total = remaining <= attemptTimeoutMs;
+    const ms = total ? remaining : attemptTimeoutMs;
+    if (!Number.isFinite(ms)) return;
+    if (ms <= 0) {
+      this.abort(new TimeoutError('total', this.deadlineAt - this.startedAt));
+      return;
+    }
+    const error = total
+      ? () => new TimeoutError('total', this.deadlineAt - this.startedAt)
+      : () => new TimeoutError('attempt', attemptTimeoutMs);
+    this.#attemptTimer = this.clock.setTimeout(() => {
+      this.#attemptTimer = undefined;
+      // An attempt deadline ends this attempt only; the call may retry.
+      const err = error();
+      if (err.phase === 'total') this.abort(err);
+      else this.#abortAttempt(err);
+    }, ms);
+    this.#attemptTimer.unref?.();
+  }
+
+  /** The attempt's deadline no longer applies (a stream reached headers). */
+  stopAttemptTimer(): void {
+    if (this.#attemptTimer !== undefined) {
+      this.clock.clearTimeout(this.#attemptTimer);
+      this.#attemptTimer = undefined;
+    }
+  }
+
+  /** The attempt is over. */
+  endAttempt(): void {
+    this.stopAttemptTimer();
+    this.#exchange = undefined;
+    this.#acquire = undefined;
+    this.attemptError = undefined;
+  }
+
+  /** The error that ended the current attempt from outside (its deadline), if any. */
+  attemptError: SentinelError | undefined;
+
+  #abortAttempt(error: SentinelError): void {
+    this.attemptError = error;
+    this.#exchange?.abort(error);
+    this.#acquire?.abort(error);
+  }
+
+  /** The current stage is waiting for a connection; returns the signal to cancel it. */
+  acquiring(): AbortSignal {
+    this.#acquire = new AbortController();
+    return this.#acquire.signal;
+  }
+
+  /** The current stage is this exchange. */
+  exchanging(exchange: Exchange): void {
+    this.#acquire = undefined;
+    this.#exchange = exchange;
+    const pending = this.abortError ?? this.attemptError;
+    if (pending !== undefined) exchange.abort(pending);
+  }
+
+  /** Waits `ms` before the next attempt; rejects at once if the call is ended meanwhile. */
+  delay(ms: number): Promise<void> {
+    if (this.abortError !== undefined) return Promise.reject(this.abortError);
+    return new Promise<void>((resolve, reject) => {
+      const timer = this.clock.setTimeout(() => {
+        this.#delay = undefined;
+        resolve();
+      }, ms);
+      this.#delay = { timer, reject };
+    });
+  }
+
+  /** Releases the caller's signal and any timer. Call once, when the call is over. */
+  finish(): void {
+    this.endAttempt();
+    if (this.#onSignal !== undefined) this.#signal!.removeEventListener('abort', this.#onSignal);
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * Response decompression: gzip, deflate and br, and zstd where this Node has it. Bodies
+ * are decoded with a cap equal to `maxBodySize`, so a small compressed body cannot expand
+ * into an unbounded one (a "zip bomb").
+ */
+import { Readable } from 'node:stream';
+import zlib from 'node:zlib';
+import { BodyTooLargeError, ProtocolError } from '../core/errors.js';
+
+type Coding = 'gzip' | 'deflate' | 'br' | 'zstd';
+
+const zstd = zlib as unknown as {
+  zstdDecompress?: (
+    buf: Buffer,
+    opts: zlib.ZlibOptions,
+    cb: (err: Error | null, out: Buffer) => void,
+  ) => void;
+  createZstdDecompress?: (opts?: zlib.ZlibOptions) => NodeJS.ReadWriteStream;
+};
+
+/** Whether this Node can decode zstd. */
+export const HAS_ZSTD = typeof zstd.zstdDecompress === 'function';
+
+/** The `accept-encoding` the client sends when decompression is on. */
+export const ACCEPT_ENCODING = HAS_ZSTD ? 'gzip, deflate, br, zstd' : 'gzip, deflate, br';
+
+/** The coding to undo for a `content-encoding` value, or undefined to leave the body as is. */
+export function codingOf(contentEncoding: string | undefined): Coding | undefined {
+  if (contentEncoding === undefined) return undefined;
+  const value = contentEncoding.trim().toLowerCase();
+  switch (value) {
+    case 'gzip':
+    case 'x-gzip':
+      return 'gzip';
+    case 'deflate':
+      return 'deflate';
+    case 'br':
+      return 'br';
+    case 'zstd':
+      return HAS_ZSTD ? 'zstd' : undefined;
+    default:
+      return undefined;
+  }
+}
+
+function mapError(err: unknown, limit: number): Error {
+  if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError) {
+    return new BodyTooLargeError(limit, { cause: err });
+  }
+  return new ProtocolError(`could not decompress the response body: ${(err as Error).message}`, {
+    cause: err,
+  });
+}
+
+/** Decodes a whole body. Deflate accepts both zlib-wrapped and raw streams, as browsers do. */
+export function decompressBuffer(body: Buffer, coding: Coding, limit: number): Promise<Buffer> {
+  if (body.length === 0) return Promise.resolve(body);
+  const opts: zlib.ZlibOptions = { maxOutputLength: Math.max(1, Math.min(limit, 2 ** 31 - 1)) };
+  return new Promise<Buffer>((resolve, reject) => {
+    const done = (err: Error | null, out: Buffer): void => {
+      if (err === null) resolve(out);
+      else reject(mapError(err, limit));
+    };
+    switch (coding) {
+      case 'gzip':
+        zlib.gunzip(body, { ...opts, finishFlush: zlib.constants.Z_SYNC_FLUSH }, done);
+        break;
+      case 'deflate':
+        // The first byte of a zlib stream has 8 (deflate) in its low nibble.
+        if ((body[0]! & 0x0f) === 0x08) zlib.inflate(body, opts, done);
+        else zlib.inflateRaw(body, opts, done);
+        break;
+      case 'br':
+        zlib.brotliDecompress(body, opts as zlib.BrotliOptions, done);
+        break;
+      case 'zstd':
+        zstd.zstdDecompress!(body, opts, done);
+        break;
+    }
+  });
+}
+
+/** Decodes a streamed body chunk by chunk, failing past `limit` decoded bytes. */
+export async function* decompressStream(
+  source: AsyncIterable<Uint8Array>,
+  coding: Coding,
+  limit: number,
+): AsyncGenerator<Uint8Array, void, undefined> {
+  const iterator = source[Symbol.asyncIterator]();
+  let decoder: NodeJS.ReadWriteStream;
+  switch (coding) {
+    case 'gzip':
+      decoder = zlib.createGunzip({ finishFlush: zlib.constants.Z_SYNC_FLUSH });
+      break;
+    case 'deflate': {
+      // Peek at the first chunk to tell zlib-wrapped from raw deflate.
+      const first = await iterator.next();
+      if (first.done) return;
+      const wrapped = (first.value[0]! & 0x0f) === 0x08;
+      decoder = wrapped ? zlib.createInflate() : zlib.createInflateRaw();
+      yield* pipeThrough(prepend(first.value, iterator), decoder, limit);
+      return;
+    }
+    case 'br':
+      decoder = zlib.createBrotliDecompress();
+      break;
+    case 'zstd':
+      decoder = zstd.createZstdDecompress!();
+      break;
+  }
+  yield* pipeThrough({ [Symbol.asyncIterator]: () => iterator }, decoder, limit);
+}
+
+async function* prepend(
+  first: Uint8Array,
+  rest: AsyncIterator<Uint8Array>,
+): AsyncGenerator<Uint8Array, void, undefined> {
+  yield first;
+  for (;;) {
+    const next = await rest.next();
+    if (next.done) return;
+    yield next.value;
+  }
+}
+
+async function* pipeThrough(
+  source: AsyncIterable<Uint8Array>,
+  decoder: NodeJS.ReadWriteStream,
+  limit: number,
+): AsyncGenerator<Uint8Array, void, undefined> {
+  const input = Readable.from(source, { objectMode: false });
+  input.on('error', (err) => (decoder as unknown as Readable).destroy(err));
+  input.pipe(decoder as unknown as NodeJS.WritableStream);
+  let total = 0;
+  try {
+    for await (const chunk of decoder as unknown as AsyncIterable<Buffer>) {
+      total += chunk.length;
+      if (total > limit) throw new BodyTooLargeError(limit);
+      yield chunk;
+    }
+  } catch (err) {
+    if ((err as { code?: string }).code?.startsWith('SENTINEL_')) throw err;
+    throw mapError(err, limit);
+  } finally {
+    input.destroy();
+    (decoder as unknown as Readable).destroy();
+  }
+}

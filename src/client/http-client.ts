@@ -1,0 +1,584 @@
+/**
+ * HttpClient: request building, the attempt pipeline, redirects and responses. Pooling
+ * lives in `pool/`, retry decisions in `retry/`; this file only composes them:
+ *
+ * resolve origin -> breaker allows? -> pool acquire -> exchange -> release
+ *   -> record outcome (stats, health, breaker) -> retry decision -> delay -> again
+ */
+import type { BodyInit } from '../core/body.js';
+import { type Clock, systemClock } from '../core/clock.js';
+import {
+  AbortError,
+  ConnectionError,
+  HttpStatusError,
+  InvalidRequestError,
+  isSentinelError,
+  PoolClosedError,
+  ProtocolError,
+  type SentinelError,
+} from '../core/errors.js';
+import { type HeadersInit, headersFromRaw, rawHeader } from '../core/headers.js';
+import type { BodyStream } from '../pool/body-stream.js';
+import type { ExchangeResult } from '../pool/exchange.js';
+import { type Connection, ConnectionPool, type PoolStats, parseOrigin } from '../pool/index.js';
+import type { RetryEngine } from '../retry/index.js';
+import { Call } from './call.js';
+import { ACCEPT_ENCODING, codingOf, decompressBuffer, decompressStream } from './decompress.js';
+import {
+  type ClientOptions,
+  DEFAULT_REQUEST_OPTIONS,
+  type RequestOptions,
+  type ResolvedOptions,
+  resolveOptions,
+} from './options.js';
+import { defaultHeaderList, type PreparedRequest, pathOf, prepareRequest } from './prepare.js';
+import { isRedirect, nextHop } from './redirect.js';
+import {
+  type HostGuard,
+  type HostResilienceStats,
+  Resilience,
+  type RetryStats,
+} from './resilience.js';
+import { HttpResponse, type ResponseInit, StreamingResponse, type Timings } from './response.js';
+
+/** A request for {@link HttpClient.request} and {@link HttpClient.stream}. */
+export interface RequestInit extends RequestOptions {
+  method: string;
+  url: string | URL;
+  headers?: HeadersInit;
+  body?: BodyInit;
+  /** Serialised with `JSON.stringify`; sets `content-type: application/json`. */
+  json?: unknown;
+}
+
+/** Everything `client.stats()` reports, as plain JSON. */
+export interface ClientStats {
+  pool: PoolStats;
+  retry: RetryStats;
+  /** Breaker and health per host (`host:port`). */
+  hosts: Record<string, HostResilienceStats>;
+}
+
+/** What one attempt produced: a response (body read, or streaming) or an error. */
+interface AttemptResult {
+  result: ExchangeResult | undefined;
+  error: SentinelError | undefined;
+  conn: Connection | undefined;
+  queuedMs: number;
+  body: Buffer | BodyStream | undefined;
+}
+
+const NO_BODY_STATUS = (status: number, method: string): boolean =>
+  method === 'HEAD' || status === 204 || status === 304;
+
+/**
+ * A resilient HTTP client: keep-alive pool, retries with backoff and `Retry-After`,
+ * per-host circuit breakers, a retry budget, redirects, decompression and typed errors.
+ * One instance is meant to be shared by every concurrent call in a thread.
+ *
+ * @example
+ * ```ts
+ * await using client = new HttpClient({ baseUrl: 'http://127.0.0.1:8080' });
+ * const res = await client.get('/data', { accept: 'application/json' });
+ * console.log(res.status, res.json());
+ * ```
+ */
+export class HttpClient {
+  /** The pool the client's requests go through. */
+  readonly pool: ConnectionPool;
+  readonly #ownsPool: boolean;
+  readonly #baseUrl: URL | undefined;
+  readonly #defaults: Readonly<ResolvedOptions>;
+  readonly #headers: string[];
+  readonly #plainHeaders: string[];
+  readonly #resilience: Resilience;
+  readonly #clock: Clock;
+  readonly #calls = new Set<Call>();
+  #closed = false;
+
+  /** @throws {InvalidRequestError} when an option is invalid */
+  constructor(options: ClientOptions = {}) {
+    if (typeof options !== 'object' || options === null) {
+      throw new InvalidRequestError('client options must be an object');
+    }
+    this.#clock = options.clock ?? systemClock;
+    const { baseUrl, headers, pool, retry, circuitBreaker, retryBudget, adaptive, clock, ...rest } =
+      options;
+    this.#defaults = resolveOptions(
+      DEFAULT_REQUEST_OPTIONS,
+      rest.attemptTimeout === undefined && rest.timeout !== undefined
+        ? { ...rest, attemptTimeout: rest.timeout }
+        : rest,
+    );
+    if (baseUrl !== undefined) {
+      try {
+        this.#baseUrl = new URL(baseUrl);
+      } catch (cause) {
+        throw new InvalidRequestError(`invalid baseUrl ${JSON.stringify(String(baseUrl))}`, {
+          cause,
+        });
+      }
+    }
+    this.#headers = defaultHeaderList(headers, ACCEPT_ENCODING);
+    this.#plainHeaders = defaultHeaderList(headers, undefined);
+    this.#resilience = new Resilience(options, this.#clock);
+    if (pool instanceof ConnectionPool) {
+      this.pool = pool;
+      this.#ownsPool = false;
+    } else {
+      this.pool = new ConnectionPool({
+        connectTimeoutMs: this.#defaults.connectTimeout,
+        ...(clock === undefined ? {} : { clock }),
+        ...(pool ?? {}),
+      });
+      this.#ownsPool = true;
+    }
+  }
+
+  /** GET `url`. */
+  get(url: string | URL, headers?: HeadersInit, options?: RequestOptions): Promise<HttpResponse> {
+    return this.#buffered('GET', url, headers, undefined, undefined, options);
+  }
+
+  /** HEAD `url`. */
+  head(url: string | URL, headers?: HeadersInit, options?: RequestOptions): Promise<HttpResponse> {
+    return this.#buffered('HEAD', url, headers, undefined, undefined, options);
+  }
+
+  /** DELETE `url`. */
+  delete(
+    url: string | URL,
+    headers?: HeadersInit,
+    options?: RequestOptions,
+  ): Promise<HttpResponse> {
+    return this.#buffered('DELETE', url, headers, undefined, undefined, options);
+  }
+
+  /** POST `body` to `url`. Not retried unless it has an `idempotencyKey`. */
+  post(
+    url: string | URL,
+    headers?: HeadersInit,
+    body?: BodyInit,
+    options?: RequestOptions,
+  ): Promise<HttpResponse> {
+    return this.#buffered('POST', url, headers, body, undefined, options);
+  }
+
+  /** PUT `body` to `url`. */
+  put(
+    url: string | URL,
+    headers?: HeadersInit,
+    body?: BodyInit,
+    options?: RequestOptions,
+  ): Promise<HttpResponse> {
+    return this.#buffered('PUT', url, headers, body, undefined, options);
+  }
+
+  /** PATCH `url` with `body`. Not retried unless it has an `idempotencyKey`. */
+  patch(
+    url: string | URL,
+    headers?: HeadersInit,
+    body?: BodyInit,
+    options?: RequestOptions,
+  ): Promise<HttpResponse> {
+    return this.#buffered('PATCH', url, headers, body, undefined, options);
+  }
+
+  /**
+   * Any request, with the body read into memory.
+   * @example
+   * ```ts
+   * const res = await client.request({ method: 'POST', url, json: { name: 'x' } });
+   * ```
+   */
+  request(init: RequestInit): Promise<HttpResponse> {
+    if (typeof init !== 'object' || init === null) {
+      return Promise.reject(new InvalidRequestError('request() takes an object'));
+    }
+    return this.#buffered(init.method, init.url, init.headers, init.body, init.json, init);
+  }
+
+  /**
+   * Like {@link request}, but resolves at headers: the body is read as it arrives
+   * (`res.body`, `res.events()` for SSE). The connection is held until the body is
+   * consumed, cancelled or disposed. The deadlines cover the wait for headers; while
+   * the body streams, `attemptTimeout` bounds each wait for the next chunk.
+   */
+  stream(init: RequestInit): Promise<StreamingResponse> {
+    if (typeof init !== 'object' || init === null) {
+      return Promise.reject(new InvalidRequestError('stream() takes an object'));
+    }
+    return this.#run(
+      init.method,
+      init.url,
+      init.headers,
+      init.body,
+      init.json,
+      init,
+      true,
+    ) as Promise<StreamingResponse>;
+  }
+
+  #buffered(
+    method: string,
+    url: string | URL,
+    headers: HeadersInit | undefined,
+    body: BodyInit | undefined,
+    json: unknown,
+    options: RequestOptions | undefined,
+  ): Promise<HttpResponse> {
+    return this.#run(method, url, headers, body, json, options, false) as Promise<HttpResponse>;
+  }
+
+  async #run(
+    method: string,
+    url: string | URL,
+    headers: HeadersInit | undefined,
+    body: BodyInit | undefined,
+    json: unknown,
+    options: RequestOptions | undefined,
+    stream: boolean,
+  ): Promise<HttpResponse | StreamingResponse> {
+    if (this.#closed) throw new PoolClosedError('the client is closed');
+    const opts = resolveOptions(this.#defaults, options);
+    const engine = this.#resilience.engineFor(options?.retry);
+    const signal = options?.signal;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      throw new InvalidRequestError('signal must be an AbortSignal');
+    }
+    const defaults = opts.decompress ? this.#headers : this.#plainHeaders;
+    let request = prepareRequest(
+      method,
+      url,
+      this.#baseUrl,
+      defaults,
+      headers,
+      body,
+      json,
+      options?.idempotencyKey,
+    );
+    if (request instanceof Promise) request = await request;
+    const call = new Call(this.#clock, opts.timeout, signal);
+    if (signal?.aborted) call.abort(new AbortError(signal.reason));
+    this.#calls.add(call);
+    let handedOver = false;
+    try {
+      let redirected = false;
+      for (let hops = 0; ; hops++) {
+        const outcome = await this.#withRetries(call, request, opts, engine, stream);
+        const { result } = outcome;
+        if (opts.maxRedirects > 0 && isRedirect(result.status)) {
+          const location = rawHeader(result.rawHeaders, 'location');
+          const hop = nextHop(
+            request.url,
+            request.method,
+            result.status,
+            location,
+            request.headers,
+            request.body.replayable,
+            request.body.data !== null,
+          );
+          if (hop !== undefined) {
+            if (hops >= opts.maxRedirects) {
+              if (outcome.stream !== undefined) outcome.stream.cancel();
+              throw new ProtocolError(`more than ${opts.maxRedirects} redirects`);
+            }
+            if (outcome.stream !== undefined) await drain(outcome.stream);
+            request = {
+              method: hop.method,
+              url: hop.url,
+              headers: hop.headers,
+              body: hop.keepBody ? request.body : { ...request.body, data: null, length: 0 },
+              idempotencyKey: request.idempotencyKey,
+            };
+            redirected = true;
+            continue;
+          }
+        }
+        const init: ResponseInit = {
+          status: result.status,
+          statusText: result.statusText,
+          rawHeaders: result.rawHeaders,
+          url: request.url.href,
+          redirected,
+          attempts: call.attempts,
+          timings: { ...outcome.timings, total: this.#clock.now() - call.startedAt },
+        };
+        const response = await this.#respond(init, outcome, request.method, opts);
+        if (opts.throwHttpErrors && response.status >= 400) {
+          if (response instanceof StreamingResponse) response.cancel();
+          throw new HttpStatusError(response, { attempts: call.attempts });
+        }
+        if (outcome.stream !== undefined) {
+          // The call ends with its body: the caller's signal and close() still apply.
+          handedOver = true;
+          const finish = (): void => {
+            call.finish();
+            this.#calls.delete(call);
+          };
+          if (outcome.stream.settled) finish();
+          else call.onStreamEnd = finish;
+        }
+        return response;
+      }
+    } catch (err) {
+      const error = isSentinelError(err)
+        ? err
+        : new InvalidRequestError(String(err), { cause: err });
+      error.attempts ??= call.attempts;
+      throw error;
+    } finally {
+      if (!handedOver) {
+        call.finish();
+        this.#calls.delete(call);
+      }
+    }
+  }
+
+  /** Attempts until one succeeds or the policy, budget or deadline says stop. */
+  async #withRetries(
+    call: Call,
+    request: PreparedRequest,
+    opts: Readonly<ResolvedOptions>,
+    engine: RetryEngine | undefined,
+    stream: boolean,
+  ): Promise<{
+    result: ExchangeResult;
+    stream: BodyStream | undefined;
+    body: Buffer | undefined;
+    timings: Omit<Timings, 'total'>;
+  }> {
+    const origin = parseOrigin(request.url);
+    const guard = this.#resilience.host(origin.key);
+    let previousDelay: number | undefined;
+    for (let attempt = 0; ; attempt++) {
+      const outcome = await this.#attempt(
+        call,
+        request,
+        opts,
+        stream,
+        origin.key,
+        guard,
+        attempt === 0,
+      );
+      if (call.abortError !== undefined) {
+        discard(outcome);
+        throw call.abortError;
+      }
+      const status = outcome.result?.status;
+      const error = outcome.error;
+      if (
+        engine !== undefined &&
+        !(error !== undefined && error.code === 'SENTINEL_CIRCUIT_OPEN')
+      ) {
+        const mightRetry =
+          error !== undefined ||
+          engine.config.statusCodes.has(status!) ||
+          engine.config.shouldRetry !== undefined;
+        if (mightRetry) {
+          const decision = engine.decide(
+            {
+              attempt,
+              method: request.method,
+              idempotencyKey: request.idempotencyKey,
+              replayable: request.body.replayable,
+              error,
+              status,
+              headers:
+                outcome.result === undefined
+                  ? undefined
+                  : headersFromRaw(outcome.result.rawHeaders),
+              remainingMs: call.remaining(),
+            },
+            previousDelay,
+          );
+          if (decision.retry && this.#resilience.allowRetry(guard)) {
+            discard(outcome);
+            previousDelay = decision.delayMs;
+            await call.delay(decision.delayMs);
+            continue;
+          }
+        }
+      }
+      if (error !== undefined) throw error;
+      return {
+        result: outcome.result!,
+        stream:
+          outcome.body !== undefined && !Buffer.isBuffer(outcome.body) ? outcome.body : undefined,
+        body: Buffer.isBuffer(outcome.body) ? outcome.body : undefined,
+        timings: {
+          queued: outcome.queuedMs,
+          connect: outcome.result!.connectMs,
+          ttfb: outcome.result!.ttfbMs,
+        },
+      };
+    }
+  }
+
+  /**
+   * One attempt: breaker, acquire, exchange, release, record. Errors are returned, not
+   * thrown, so the retry loop sees them all in one place.
+   */
+  async #attempt(
+    call: Call,
+    request: PreparedRequest,
+    opts: Readonly<ResolvedOptions>,
+    stream: boolean,
+    key: string,
+    guard: HostGuard,
+    first: boolean,
+  ): Promise<AttemptResult> {
+    const res: AttemptResult = {
+      result: undefined,
+      error: undefined,
+      conn: undefined,
+      queuedMs: 0,
+      body: undefined,
+    };
+    try {
+      this.#resilience.admit(key, guard, first);
+    } catch (err) {
+      res.error = err as SentinelError;
+      return res;
+    }
+    call.startAttempt(opts.attemptTimeout);
+    const started = this.#clock.now();
+    const origin = parseOrigin(request.url);
+    const entry = this.pool.host(origin);
+    let fresh = false;
+    try {
+      for (;;) {
+        // The transparent resend below gets one more go on a fresh connection.
+        let conn: Connection | undefined;
+        const acquireStart = this.#clock.now();
+        conn = this.pool.tryTake(entry, opts.connectTimeout, fresh);
+        if (conn === undefined) {
+          try {
+            conn = await this.pool.acquireOrigin(
+              origin,
+              this.pool.config.connectionTimeoutMs,
+              opts.connectTimeout,
+              fresh,
+              call.acquiring(),
+            );
+          } catch (err) {
+            throw call.abortError ?? call.attemptError ?? err;
+          }
+        }
+        res.queuedMs = this.#clock.now() - acquireStart;
+        res.conn = conn;
+        const exchange = conn.exchange({
+          method: request.method,
+          path: pathOf(request.url),
+          headers: request.headers,
+          body: request.body.data,
+          bodyLength: Math.max(request.body.length, 0),
+          maxBodySize: opts.maxBodySize,
+          stream,
+          idleTimeoutMs: Number.isFinite(opts.attemptTimeout) ? opts.attemptTimeout : 300_000,
+          onEnd: stream ? () => this.#streamEnded(call, conn!) : undefined,
+        });
+        call.exchanging(exchange);
+        try {
+          res.result = await exchange.promise;
+          res.body = res.result.body;
+          break;
+        } catch (err) {
+          const e = err as SentinelError;
+          this.pool.release(conn);
+          res.conn = undefined;
+          if (
+            !fresh &&
+            exchange.reused &&
+            e instanceof ConnectionError &&
+            e.beforeResponse &&
+            request.body.replayable &&
+            call.abortError === undefined &&
+            call.attemptError === undefined &&
+            (request.idempotencyKey || IDEMPOTENT.has(request.method))
+          ) {
+            // A kept-alive socket the server had already closed: send again on a new
+            // one, once. Not a retry: nothing reached the server.
+            fresh = true;
+            continue;
+          }
+          throw e;
+        }
+      }
+    } catch (err) {
+      res.error = isSentinelError(err) ? err : new ConnectionError(String(err), { cause: err });
+    } finally {
+      if (stream && res.error === undefined) call.stopAttemptTimer();
+      else call.endAttempt();
+    }
+    // A streamed body is still arriving: its connection is released when it ends
+    // (#streamEnded). The outcome is judged at headers, where the status is known.
+    if ((!stream || res.error !== undefined) && res.conn !== undefined) this.pool.release(res.conn);
+    this.#resilience.settle(
+      guard,
+      { status: res.result?.status, error: res.error },
+      this.#clock.now() - started,
+    );
+    return res;
+  }
+
+  #streamEnded(call: Call, conn: Connection): void {
+    this.pool.release(conn);
+    call.onStreamEnd?.();
+  }
+
+  async #respond(
+    init: ResponseInit,
+    outcome: { result: ExchangeResult; stream: BodyStream | undefined; body: Buffer | undefined },
+    method: string,
+    opts: Readonly<ResolvedOptions>,
+  ): Promise<HttpResponse | StreamingResponse> {
+    const coding =
+      opts.decompress && !NO_BODY_STATUS(init.status, method)
+        ? codingOf(rawHeader(init.rawHeaders, 'content-encoding'))
+        : undefined;
+    if (outcome.stream !== undefined) {
+      const source = outcome.stream;
+      const body =
+        coding === undefined ? source : decompressStream(source, coding, opts.maxBodySize);
+      return new StreamingResponse(init, body, { cancel: () => source.cancel() });
+    }
+    let body = outcome.body ?? Buffer.alloc(0);
+    if (coding !== undefined) body = await decompressBuffer(body, coding, opts.maxBodySize);
+    return new HttpResponse(init, body);
+  }
+
+  /** Figures of the pool, retries, breakers and host health, as plain JSON. */
+  stats(): ClientStats {
+    const { retry, hosts } = this.#resilience.stats();
+    return { pool: this.pool.stats(), retry, hosts };
+  }
+
+  /**
+   * Closes the client: new calls fail with `PoolClosedError`, calls waiting to retry
+   * end now, and the pool (when the client made it) closes. Idempotent.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const call of this.#calls) call.abort(new PoolClosedError('the client was closed'));
+    if (this.#ownsPool) await this.pool.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+
+function discard(outcome: AttemptResult): void {
+  const body = outcome.body;
+  if (body !== undefined && !Buffer.isBuffer(body)) body.cancel();
+}
+
+async function drain(stream: BodyStream): Promise<void> {
+  for await (const _ of stream) {
+    // Read to the end so the connection can be reused.
+  }
+}

@@ -1,0 +1,13 @@
+export { type ClientStats, HttpClient, type RequestInit } from './http-client.js';
+export {
+  type ClientOptions,
+  DEFAULT_REQUEST_OPTIONS,
+  type RequestOptions,
+} from './options.js';
+export type { HostResilienceStats, RetryStats } from './resilience.js';
+export {
+  HttpResponse,
+  type ServerSentEvent,
+  StreamingResponse,
+  type Timings,
+} from './response.js';

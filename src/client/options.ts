@@ -1,0 +1,177 @@
+/**
+ * Request and client options: the public shapes, their defaults, and the one place they
+ * are checked. Per-request options are merged over the client's once per call.
+ */
+import type { Clock } from '../core/clock.js';
+import { InvalidRequestError } from '../core/errors.js';
+import type { HeadersInit } from '../core/headers.js';
+import { timeout as checkTimeout, integer, nonNegative } from '../core/validate.js';
+import type { ConnectionPool, PoolConfig } from '../pool/index.js';
+import type {
+  CircuitBreakerConfig,
+  HostHealthConfig,
+  RetryBudgetConfig,
+  RetryConfig,
+  RetryEngine,
+} from '../retry/index.js';
+
+/** Options of one request; each can also be set as a client default. */
+export interface RequestOptions {
+  /**
+   * Bytes of response body buffered at most; past it `BodyTooLargeError` and the
+   * connection is discarded. Applies to the decompressed body too.
+   * @default 10485760 (10 MiB)
+   */
+  maxBodySize?: number;
+  /**
+   * Deadline of the whole call in ms, retries and their delays included.
+   * `Infinity` for none.
+   * @default 30000
+   */
+  timeout?: number;
+  /**
+   * Deadline of one attempt in ms (acquire, connect, send, and read the response; for
+   * `stream()`, until headers).
+   * @default the value of `timeout`
+   */
+  attemptTimeout?: number;
+  /**
+   * TCP + TLS handshake deadline in ms for a new connection.
+   * @default 10000
+   */
+  connectTimeout?: number;
+  /** Aborts the call at once with `AbortError`. */
+  signal?: AbortSignal;
+  /** Retry settings for this request, or `false` for none. @default the client's */
+  retry?: Partial<RetryConfig> | false;
+  /**
+   * Redirects followed; 0 returns the 3xx response. Cross-origin hops drop
+   * `authorization`, `cookie` and `proxy-authorization`; https to http is refused.
+   * @default 10
+   */
+  maxRedirects?: number;
+  /**
+   * Decode gzip, deflate and br (and zstd where Node has it) response bodies, and
+   * send `accept-encoding` for them.
+   * @default true
+   */
+  decompress?: boolean;
+  /**
+   * Throw `HttpStatusError` (carrying the response) for status >= 400.
+   * @default false
+   */
+  throwHttpErrors?: boolean;
+  /**
+   * Sets `Idempotency-Key` (a string, or `true` for a random UUID) and makes the request
+   * retryable whatever its method. The same key is sent on every attempt.
+   */
+  idempotencyKey?: string | true;
+}
+
+/** Options of a {@link HttpClient}. */
+export interface ClientOptions extends Omit<RequestOptions, 'signal' | 'idempotencyKey' | 'retry'> {
+  /** Relative request URLs are resolved against it. */
+  baseUrl?: string | URL;
+  /** Sent with every request; a request's own headers override by name. */
+  headers?: HeadersInit;
+  /** A pool to share, or options for the client's own. */
+  pool?: ConnectionPool | Partial<PoolConfig>;
+  /** Retry settings, an engine to share, or `false` for none. @default 3 attempts */
+  retry?: Partial<RetryConfig> | RetryEngine | false;
+  /** Per-host circuit breaker settings, or `false` for none. @default on */
+  circuitBreaker?: Partial<CircuitBreakerConfig> | false;
+  /**
+   * Client-wide retry budget (Finagle): retries as a share of recent requests with a
+   * floor, or `false` for none.
+   * @default { percentCanRetry: 0.2, minRetriesPerSecond: 10, ttlMs: 10000 }
+   */
+  retryBudget?: Partial<RetryBudgetConfig> | false;
+  /**
+   * Per-host adaptive retry (gRPC-style throttling of retries and SRE-style accept
+   * ratio), or `false` for none.
+   * @default on, without shedding first attempts
+   */
+  adaptive?: Partial<HostHealthConfig> | false;
+  /** Source of time and randomness; tests pass a fake one. */
+  clock?: Clock;
+}
+
+/** The request options in force for one call, all present. */
+export interface ResolvedOptions {
+  maxBodySize: number;
+  timeout: number;
+  attemptTimeout: number;
+  connectTimeout: number;
+  maxRedirects: number;
+  decompress: boolean;
+  throwHttpErrors: boolean;
+}
+
+/** The defaults that the documentation's table mirrors. */
+export const DEFAULT_REQUEST_OPTIONS: Readonly<ResolvedOptions> = Object.freeze({
+  maxBodySize: 10 * 1024 * 1024,
+  timeout: 30_000,
+  attemptTimeout: 30_000,
+  connectTimeout: 10_000,
+  maxRedirects: 10,
+  decompress: true,
+  throwHttpErrors: false,
+});
+
+/**
+ * `over` laid on `base`, checked. Returns `base` itself when `over` sets nothing, so a
+ * call without options allocates nothing here.
+ *
+ * @throws {InvalidRequestError} naming the option
+ */
+export function resolveOptions(
+  base: Readonly<ResolvedOptions>,
+  over: Readonly<RequestOptions> | undefined,
+): Readonly<ResolvedOptions> {
+  if (over === undefined) return base;
+  if (typeof over !== 'object' || over === null) {
+    throw new InvalidRequestError('options must be an object');
+  }
+  const {
+    maxBodySize,
+    timeout,
+    attemptTimeout,
+    connectTimeout,
+    maxRedirects,
+    decompress,
+    throwHttpErrors,
+  } = over;
+  if (
+    maxBodySize === undefined &&
+    timeout === undefined &&
+    attemptTimeout === undefined &&
+    connectTimeout === undefined &&
+    maxRedirects === undefined &&
+    decompress === undefined &&
+    throwHttpErrors === undefined
+  ) {
+    return base;
+  }
+  const out: ResolvedOptions = { ...base };
+  if (maxBodySize !== undefined) out.maxBodySize = nonNegative('maxBodySize', maxBodySize);
+  if (timeout !== undefined) {
+    out.timeout = checkTimeout('timeout', timeout);
+    // An attempt deadline left at its default follows the call's.
+    if (attemptTimeout === undefined && base.attemptTimeout >= base.timeout) {
+      out.attemptTimeout = out.timeout;
+    }
+  }
+  if (attemptTimeout !== undefined)
+    out.attemptTimeout = checkTimeout('attemptTimeout', attemptTimeout);
+  if (connectTimeout !== undefined)
+    out.connectTimeout = checkTimeout('connectTimeout', connectTimeout);
+  if (maxRedirects !== undefined) out.maxRedirects = integer('maxRedirects', maxRedirects, 0);
+  if (decompress !== undefined) out.decompress = bool('decompress', decompress);
+  if (throwHttpErrors !== undefined) out.throwHttpErrors = bool('throwHttpErrors', throwHttpErrors);
+  return out;
+}
+
+function bool(name: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw new InvalidRequestError(`${name} must be a boolean`);
+  return value;
+}

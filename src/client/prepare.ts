@@ -1,0 +1,158 @@
+/**
+ * Turns a caller's request into a validated, wire-ready one before any I/O: method,
+ * URL, headers and body are checked here, so bad input fails with
+ * `InvalidRequestError` and no socket is touched.
+ */
+import { randomUUID } from 'node:crypto';
+import { type BodyInit, type PreparedBody, prepareBody } from '../core/body.js';
+import { InvalidRequestError } from '../core/errors.js';
+import {
+  findHeader,
+  type HeaderList,
+  type HeadersInit,
+  mergeHeaders,
+  normalizeHeaders,
+} from '../core/headers.js';
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const KNOWN = new Map(
+  ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE'].map((m) => [m, m]),
+);
+
+/** The method in upper case. @throws {InvalidRequestError} */
+export function checkMethod(method: unknown): string {
+  if (typeof method === 'string') {
+    const known = KNOWN.get(method) ?? KNOWN.get(method.toUpperCase());
+    if (known !== undefined) return known;
+    if (TOKEN.test(method) && method.toUpperCase() !== 'CONNECT') return method.toUpperCase();
+  }
+  throw new InvalidRequestError(`invalid or unsupported method ${JSON.stringify(method)}`);
+}
+
+/** The absolute URL of a request. @throws {InvalidRequestError} */
+export function resolveUrl(url: unknown, baseUrl: URL | undefined): URL {
+  let resolved: URL;
+  if (url instanceof URL) {
+    resolved = url;
+  } else if (typeof url === 'string') {
+    try {
+      resolved = new URL(url, baseUrl);
+    } catch (cause) {
+      throw new InvalidRequestError(
+        baseUrl === undefined
+          ? `invalid URL ${JSON.stringify(url)} (relative URLs need a baseUrl)`
+          : `invalid URL ${JSON.stringify(url)}`,
+        { cause },
+      );
+    }
+  } else {
+    throw new InvalidRequestError(`url must be a string or URL, got ${typeof url}`);
+  }
+  if (resolved.protocol !== 'http:' && resolved.protocol !== 'https:') {
+    throw new InvalidRequestError(`unsupported protocol ${resolved.protocol} in ${resolved.href}`);
+  }
+  if (resolved.hostname === '') throw new InvalidRequestError(`URL has no host: ${resolved.href}`);
+  return resolved;
+}
+
+/** The path and query to send. */
+export function pathOf(url: URL): string {
+  return url.search === '' ? url.pathname : url.pathname + url.search;
+}
+
+/** The client's default headers, normalised once at construction. */
+export function defaultHeaderList(
+  init: HeadersInit | undefined,
+  acceptEncoding: string | undefined,
+): HeaderList {
+  const list = normalizeHeaders(init);
+  if (acceptEncoding !== undefined && findHeader(list, 'accept-encoding') === -1) {
+    list.push('accept-encoding', acceptEncoding);
+  }
+  return list;
+}
+
+/** A request ready for its first attempt. */
+export interface PreparedRequest {
+  method: string;
+  url: URL;
+  headers: HeaderList;
+  body: PreparedBody;
+  /** Safe to send more than once: an idempotent method or an idempotency key. */
+  idempotencyKey: boolean;
+}
+
+/**
+ * Validates and assembles a request. Synchronous unless the body is a `FormData` or
+ * `Blob`, which are read once into memory.
+ */
+export function prepareRequest(
+  method: unknown,
+  url: unknown,
+  baseUrl: URL | undefined,
+  defaults: HeaderList,
+  headers: HeadersInit | undefined,
+  body: BodyInit | undefined,
+  json: unknown,
+  idempotencyKey: string | true | undefined,
+): PreparedRequest | Promise<PreparedRequest> {
+  const m = checkMethod(method);
+  const u = resolveUrl(url, baseUrl);
+  let list = headers === undefined ? defaults : mergeHeaders(defaults, normalizeHeaders(headers));
+  if (u.username !== '' || u.password !== '') {
+    // Like curl and got: credentials in the URL become Basic auth, never a wire URL part.
+    if (findHeader(list, 'authorization') === -1) {
+      const token = Buffer.from(
+        `${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`,
+      ).toString('base64');
+      list = mergeHeaders(list, ['authorization', `Basic ${token}`]);
+    }
+    const bare = new URL(u.href);
+    bare.username = '';
+    bare.password = '';
+    return finish(m, bare, list, body, json, idempotencyKey);
+  }
+  return finish(m, u, list, body, json, idempotencyKey);
+}
+
+function finish(
+  method: string,
+  url: URL,
+  headers: HeaderList,
+  body: BodyInit | undefined,
+  json: unknown,
+  idempotencyKey: string | true | undefined,
+): PreparedRequest | Promise<PreparedRequest> {
+  let list = headers;
+  let keyed = false;
+  if (idempotencyKey !== undefined) {
+    if (idempotencyKey !== true && (typeof idempotencyKey !== 'string' || idempotencyKey === '')) {
+      throw new InvalidRequestError('idempotencyKey must be a non-empty string or true');
+    }
+    const key = idempotencyKey === true ? randomUUID() : idempotencyKey;
+    list = mergeHeaders(list, normalizeHeaders([['idempotency-key', key]]));
+    keyed = true;
+  }
+  const prepared = prepareBody(body, json);
+  if (prepared instanceof Promise) {
+    return prepared.then((b) => assemble(method, url, list, b, keyed));
+  }
+  return assemble(method, url, list, prepared, keyed);
+}
+
+function assemble(
+  method: string,
+  url: URL,
+  headers: HeaderList,
+  body: PreparedBody,
+  idempotencyKey: boolean,
+): PreparedRequest {
+  let list = headers;
+  if (body.contentType !== undefined && findHeader(list, 'content-type') === -1) {
+    list = mergeHeaders(list, ['content-type', body.contentType]);
+  }
+  if ((method === 'GET' || method === 'HEAD') && body.data !== null) {
+    throw new InvalidRequestError(`a ${method} request cannot have a body`);
+  }
+  return { method, url, headers: list, body, idempotencyKey };
+}

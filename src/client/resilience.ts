@@ -1,0 +1,213 @@
+/**
+ * The client's resilience state: the retry engine, a circuit breaker and a health record
+ * per host, and one retry budget for the client. The attempt pipeline asks it before an
+ * attempt (may it go?), tells it after (what happened), and asks it whether to retry.
+ * Per-host state is bounded: past {@link MAX_HOSTS} hosts, quiet ones are forgotten.
+ */
+import type { Clock } from '../core/clock.js';
+import { CircuitOpenError, InvalidRequestError } from '../core/errors.js';
+import {
+  type CallOutcome,
+  CircuitBreaker,
+  type CircuitBreakerStats,
+  classifyOutcome,
+  HostHealth,
+  type HostHealthStats,
+  normalizeCircuitBreakerConfig,
+  RetryBudget,
+  type RetryBudgetStats,
+  type RetryConfig,
+  RetryEngine,
+} from '../retry/index.js';
+import type { ClientOptions } from './options.js';
+
+const MAX_HOSTS = 1024;
+
+/** One host's breaker and health. */
+export interface HostGuard {
+  readonly breaker: CircuitBreaker | undefined;
+  readonly health: HostHealth | undefined;
+}
+
+/** Retry figures of `client.stats()`. */
+export interface RetryStats {
+  /** Retries made (attempts after the first). */
+  retries: number;
+  /** Retries the policy allowed but the client-wide budget refused. */
+  refusedByBudget: number;
+  /** Retries refused because the host's retry throttle was at or below half. */
+  refusedByThrottle: number;
+  /** Calls refused without an attempt because the host's breaker was open. */
+  rejectedByBreaker: number;
+  /** First attempts shed locally by adaptive throttling. */
+  shed: number;
+  /** The client-wide budget, when one is in use. */
+  budget: RetryBudgetStats | undefined;
+}
+
+/** Per-host resilience figures of `client.stats()`. */
+export interface HostResilienceStats {
+  breaker: CircuitBreakerStats | undefined;
+  health: HostHealthStats | undefined;
+}
+
+export class Resilience {
+  readonly engine: RetryEngine | undefined;
+  readonly budget: RetryBudget | undefined;
+  readonly #clock: Clock;
+  readonly #breakerConfig: Parameters<typeof normalizeCircuitBreakerConfig>[0] | undefined;
+  readonly #healthConfig: ConstructorParameters<typeof HostHealth>[0] | undefined;
+  readonly #shed: boolean;
+  readonly #hosts = new Map<string, HostGuard>();
+  readonly #engines = new WeakMap<object, RetryEngine>();
+  retries = 0;
+  refusedByBudget = 0;
+  refusedByThrottle = 0;
+  rejectedByBreaker = 0;
+  shed = 0;
+
+  constructor(options: ClientOptions, clock: Clock) {
+    this.#clock = clock;
+    const retry = options.retry;
+    if (retry === false) this.engine = undefined;
+    else if (retry instanceof RetryEngine) this.engine = retry;
+    else this.engine = new RetryEngine(retry ?? {}, { clock });
+
+    const breaker = options.circuitBreaker;
+    if (breaker !== false) {
+      // Validate now so bad settings fail at construction, not on the first request.
+      normalizeCircuitBreakerConfig(breaker ?? {});
+      this.#breakerConfig = breaker ?? {};
+    }
+    const budget = options.retryBudget;
+    this.budget = budget === false ? undefined : new RetryBudget(budget ?? {}, { clock });
+    const adaptive = options.adaptive;
+    if (adaptive !== false) {
+      const { shedFirstAttempts, ...config } = (adaptive ?? {}) as Record<string, unknown>;
+      if (shedFirstAttempts !== undefined && typeof shedFirstAttempts !== 'boolean') {
+        throw new InvalidRequestError('adaptive.shedFirstAttempts must be a boolean');
+      }
+      this.#healthConfig = config;
+      this.#shed = shedFirstAttempts === true;
+      new HostHealth(config, { clock });
+    } else {
+      this.#shed = false;
+    }
+  }
+
+  /** The engine for one request: the client's, none, or one built from its overrides. */
+  engineFor(override: Partial<RetryConfig> | false | undefined): RetryEngine | undefined {
+    if (override === undefined) return this.engine;
+    if (override === false) return undefined;
+    let engine = this.#engines.get(override);
+    if (engine === undefined) {
+      const base = this.engine?.config ?? {};
+      engine = new RetryEngine(
+        { ...(base as Partial<RetryConfig>), ...override },
+        { clock: this.#clock },
+      );
+      this.#engines.set(override, engine);
+    }
+    return engine;
+  }
+
+  /** The guard of host `key`, created on first use. */
+  host(key: string): HostGuard {
+    let guard = this.#hosts.get(key);
+    if (guard === undefined) {
+      if (this.#hosts.size >= MAX_HOSTS) this.#forgetQuietHost();
+      guard = {
+        breaker:
+          this.#breakerConfig === undefined
+            ? undefined
+            : new CircuitBreaker({ ...this.#breakerConfig, name: key }, { clock: this.#clock }),
+        health:
+          this.#healthConfig === undefined
+            ? undefined
+            : new HostHealth(this.#healthConfig, { clock: this.#clock }),
+      };
+      this.#hosts.set(key, guard);
+    }
+    return guard;
+  }
+
+  /**
+   * May an attempt go to this host? Throws `CircuitOpenError` when the breaker refuses.
+   * Every admitted attempt must be followed by exactly one {@link settle}.
+   */
+  admit(key: string, guard: HostGuard, firstAttempt: boolean): void {
+    if (firstAttempt) this.budget?.deposit();
+    const breaker = guard.breaker;
+    if (breaker !== undefined && !breaker.tryAcquire()) {
+      this.rejectedByBreaker++;
+      throw new CircuitOpenError(key, breaker.retryAfterMs());
+    }
+    const health = guard.health;
+    if (health !== undefined) {
+      if (this.#shed && firstAttempt && health.shouldShed()) {
+        this.shed++;
+        breaker?.record('ignored');
+        throw new CircuitOpenError(key, 0);
+      }
+      health.recordAttempt();
+    }
+  }
+
+  /** Records how an admitted attempt ended. */
+  settle(
+    guard: HostGuard,
+    result: { status?: number; error?: unknown },
+    latencyMs: number,
+  ): CallOutcome {
+    const outcome = classifyOutcome(result);
+    guard.breaker?.record(outcome, latencyMs);
+    if (guard.health !== undefined && outcome !== 'ignored') {
+      guard.health.recordOutcome(outcome === 'success' && result.status !== 429, latencyMs);
+    }
+    return outcome;
+  }
+
+  /** May a retry the policy allows be made? Spends budget when yes. */
+  allowRetry(guard: HostGuard): boolean {
+    if (guard.health !== undefined && !guard.health.allowRetry()) {
+      this.refusedByThrottle++;
+      return false;
+    }
+    if (this.budget !== undefined && !this.budget.tryWithdraw()) {
+      this.refusedByBudget++;
+      return false;
+    }
+    this.retries++;
+    return true;
+  }
+
+  #forgetQuietHost(): void {
+    for (const [key, guard] of this.#hosts) {
+      if (guard.breaker === undefined || guard.breaker.state === 'closed') {
+        this.#hosts.delete(key);
+        return;
+      }
+    }
+    // Every host has an open breaker: forget the oldest anyway rather than grow.
+    const first = this.#hosts.keys().next();
+    if (!first.done) this.#hosts.delete(first.value);
+  }
+
+  stats(): { retry: RetryStats; hosts: Record<string, HostResilienceStats> } {
+    const hosts: Record<string, HostResilienceStats> = {};
+    for (const [key, guard] of this.#hosts) {
+      hosts[key] = { breaker: guard.breaker?.stats(), health: guard.health?.toJSON() };
+    }
+    return {
+      retry: {
+        retries: this.retries,
+        refusedByBudget: this.refusedByBudget,
+        refusedByThrottle: this.refusedByThrottle,
+        rejectedByBreaker: this.rejectedByBreaker,
+        shed: this.shed,
+        budget: this.budget?.stats(),
+      },
+      hosts,
+    };
+  }
+}

@@ -1,0 +1,26 @@
+/**
+ * http-sentinel: a resilient HTTP client for Node.js on undici.
+ *
+ * @example
+ * ```ts
+ * import { HttpClient } from 'http-sentinel';
+ * const client = new HttpClient();
+ * const res = await client.get('http://127.0.0.1:8080/data', { Accept: 'application/json' });
+ * console.log(res.status, res.json());
+ * await client.close();
+ * ```
+ */
+export * from './client/index.js';
+export type { BodyInit } from './core/body.js';
+export { type Clock, ManualClock, systemClock } from './core/clock.js';
+export * from './core/errors.js';
+export type { HeadersInit } from './core/headers.js';
+export { ConnectionPool, type HostStats, type PoolConfig, type PoolStats } from './pool/index.js';
+export {
+  CircuitBreaker,
+  type CircuitBreakerConfig,
+  RetryBudget,
+  type RetryBudgetConfig,
+  type RetryConfig,
+  RetryEngine,
+} from './retry/index.js';

@@ -1,0 +1,97 @@
+/**
+ * Pool configuration: the public options, their defaults, and the one place they are
+ * checked and normalised.
+ */
+import type { ConnectionOptions as TlsOptions } from 'node:tls';
+import type { Clock } from '../core/clock.js';
+import { systemClock } from '../core/clock.js';
+import { InvalidRequestError } from '../core/errors.js';
+import { integer, nonNegative, timeout } from '../core/validate.js';
+
+/** Options of a {@link ConnectionPool}. All optional; defaults in {@link DEFAULT_POOL_CONFIG}. */
+export interface PoolConfig {
+  /**
+   * Connections open at once to one host (origin), in use or idle.
+   * @default 20
+   */
+  maxConnections: number;
+  /**
+   * Idle connections kept per host for reuse; more are closed on release.
+   * @default 10
+   */
+  maxIdleConnections: number;
+  /**
+   * Connections open at once across all hosts.
+   * @default Infinity
+   */
+  maxTotalConnections: number;
+  /**
+   * How long `acquire` waits in the FIFO queue for a connection, then `TimeoutError`
+   * with phase `acquire`.
+   * @default 5000
+   */
+  connectionTimeoutMs: number;
+  /**
+   * An idle connection is closed after this long. The server's `Keep-Alive: timeout=N`
+   * shortens it for that connection, so a socket is retired before the server drops it.
+   * @default 30000
+   */
+  idleTimeoutMs: number;
+  /**
+   * A connection older than this is closed when next released, so DNS changes and
+   * server-side rebalancing are picked up.
+   * @default 300000
+   */
+  maxConnectionLifetimeMs: number;
+  /**
+   * TCP + TLS handshake deadline for new connections, unless a request gives its own.
+   * @default 10000
+   */
+  connectTimeoutMs: number;
+  /**
+   * TLS options for `https:` origins (e.g. `ca` for a private CA). Certificates are
+   * verified unless `rejectUnauthorized: false` is given here.
+   */
+  tls: TlsOptions | undefined;
+  /** Source of time; tests pass a fake one. @default systemClock */
+  clock: Clock;
+}
+
+/** The defaults that the documentation's table mirrors. */
+export const DEFAULT_POOL_CONFIG: Readonly<PoolConfig> = Object.freeze({
+  maxConnections: 20,
+  maxIdleConnections: 10,
+  maxTotalConnections: Number.POSITIVE_INFINITY,
+  connectionTimeoutMs: 5000,
+  idleTimeoutMs: 30_000,
+  maxConnectionLifetimeMs: 300_000,
+  connectTimeoutMs: 10_000,
+  tls: undefined,
+  clock: systemClock,
+});
+
+/** Checks `user` and fills in defaults. Throws `InvalidRequestError` naming the option. */
+export function normalizePoolConfig(user: Partial<PoolConfig> = {}): Readonly<PoolConfig> {
+  if (typeof user !== 'object' || user === null) {
+    throw new InvalidRequestError('pool options must be an object');
+  }
+  const config: PoolConfig = { ...DEFAULT_POOL_CONFIG };
+  for (const [key, value] of Object.entries(user)) {
+    if (value === undefined) continue;
+    if (!(key in DEFAULT_POOL_CONFIG)) {
+      throw new InvalidRequestError(`unknown pool option ${key}`);
+    }
+    (config as unknown as Record<string, unknown>)[key] = value;
+  }
+  integer('maxConnections', config.maxConnections, 1);
+  integer('maxIdleConnections', config.maxIdleConnections, 0);
+  integer('maxTotalConnections', config.maxTotalConnections, 1, true);
+  nonNegative('connectionTimeoutMs', config.connectionTimeoutMs);
+  timeout('idleTimeoutMs', config.idleTimeoutMs);
+  timeout('maxConnectionLifetimeMs', config.maxConnectionLifetimeMs);
+  timeout('connectTimeoutMs', config.connectTimeoutMs);
+  if (config.maxIdleConnections > config.maxConnections) {
+    config.maxIdleConnections = config.maxConnections;
+  }
+  return Object.freeze(config);
+}

@@ -1,0 +1,495 @@
+/**
+ * The connection pool: per-host limits, a FIFO wait queue, idle eviction, maximum
+ * lifetime, discard-on-error and per-host statistics. Connections are undici `Client`s
+ * with one socket each; the pool, not undici, decides which one a caller gets, so
+ * limits and statistics are exact.
+ */
+import { buildConnector, type Client } from 'undici';
+import { type TimerHandle, unrefTimer } from '../core/clock.js';
+import { AbortError, PoolClosedError, TimeoutError } from '../core/errors.js';
+import { timeout as checkTimeout, nonNegative } from '../core/validate.js';
+import { normalizePoolConfig, type PoolConfig } from './config.js';
+import { Connection, type ConnectionObserver } from './connection.js';
+import { type HostStats, HostStatsRecorder } from './host-stats.js';
+import { type Origin, parseOrigin } from './origin.js';
+
+/** Options of one `acquire` call. */
+export interface AcquireOptions {
+  /** Give up waiting when this signal aborts (`AbortError`). */
+  signal?: AbortSignal;
+  /** How long to wait for a free connection. @default the pool's `connectionTimeoutMs` */
+  timeoutMs?: number;
+  /** Handshake deadline if a new connection is opened. @default the pool's `connectTimeoutMs` */
+  connectTimeoutMs?: number;
+  /** Open a new connection rather than reuse an idle one. */
+  fresh?: boolean;
+}
+
+/** The figures of `pool.stats()`. */
+export interface PoolStats {
+  totals: {
+    /** Connections open (active + idle) across hosts. */
+    connections: number;
+    active: number;
+    idle: number;
+    pending: number;
+    requests: number;
+    inFlight: number;
+  };
+  hosts: Record<string, HostStats>;
+}
+
+interface Waiter {
+  resolve(connection: Connection): void;
+  reject(error: Error): void;
+  timer: TimerHandle | undefined;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+  connectTimeoutMs: number;
+  fresh: boolean;
+}
+
+/** @internal The pool's state for one origin. */
+export interface HostEntry {
+  readonly origin: Origin;
+  readonly stats: HostStatsRecorder;
+  /** Idle connections, most recently used last (reuse is LIFO so the rest can expire). */
+  readonly idle: Connection[];
+  active: number;
+  readonly waiters: Waiter[];
+  lastUsed: number;
+}
+
+enum Place {
+  Active = 0,
+  Idle = 1,
+  Gone = 2,
+}
+
+const place = new WeakMap<Connection, Place>();
+const MAX_QUIET_HOSTS = 1024;
+
+/**
+ * Keeps connections per host and hands them out under limits.
+ *
+ * @example
+ * ```ts
+ * const pool = new ConnectionPool({ maxConnections: 20 });
+ * const conn = await pool.acquire('api.example.com', 443);
+ * try { const res = await conn.request('GET', '/data'); } finally { pool.release(conn); }
+ * await pool.close();
+ * ```
+ */
+export class ConnectionPool implements ConnectionObserver {
+  /** The normalised configuration in force. */
+  readonly config: Readonly<PoolConfig>;
+  readonly #hosts = new Map<string, HostEntry>();
+  readonly #clientOptions = new Map<number, Client.Options>();
+  /** Checked-out connections, so `close()` can end them even if never released. */
+  readonly #active = new Set<Connection>();
+  #total = 0;
+  #waiting = 0;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+  #sweep: TimerHandle | undefined;
+  readonly #sweepMs: number;
+
+  /** @throws {InvalidRequestError} when an option is out of range */
+  constructor(config: Partial<PoolConfig> = {}) {
+    this.config = normalizePoolConfig(config);
+    this.#sweepMs = Math.max(1, Math.min(1000, this.config.idleTimeoutMs / 2));
+  }
+
+  /** True once `close()` has been called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Gets a connection to `host:port` (port 443 means TLS), an origin such as
+   * `https://host:port`, or a URL. Waits in a FIFO queue when the host is at its limit.
+   *
+   * @throws {InvalidRequestError} bad host, port or option, before any I/O
+   * @throws {TimeoutError} phase `acquire` when no connection frees up in time
+   * @throws {PoolClosedError} once the pool is closed
+   * @throws {AbortError} when `options.signal` aborts
+   */
+  acquire(host: string, port: number, options?: AcquireOptions): Promise<Connection>;
+  acquire(origin: string | URL, options?: AcquireOptions): Promise<Connection>;
+  acquire(
+    hostOrOrigin: string | URL,
+    portOrOptions?: number | AcquireOptions,
+    maybeOptions?: AcquireOptions,
+  ): Promise<Connection> {
+    try {
+      const port = typeof portOrOptions === 'number' ? portOrOptions : undefined;
+      const options = (typeof portOrOptions === 'object' ? portOrOptions : maybeOptions) ?? {};
+      const origin = parseOrigin(hostOrOrigin, port);
+      const waitMs = nonNegative('timeoutMs', options.timeoutMs ?? this.config.connectionTimeoutMs);
+      const connectMs = checkTimeout(
+        'connectTimeoutMs',
+        options.connectTimeoutMs ?? this.config.connectTimeoutMs,
+      );
+      return this.acquireOrigin(origin, waitMs, connectMs, options.fresh === true, options.signal);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** @internal The entry of `origin`, created on first use. */
+  host(origin: Origin): HostEntry {
+    let entry = this.#hosts.get(origin.key);
+    if (entry === undefined) {
+      if (this.#hosts.size >= MAX_QUIET_HOSTS) this.#forgetQuietHost();
+      entry = {
+        origin,
+        stats: new HostStatsRecorder(this.config.clock),
+        idle: [],
+        active: 0,
+        waiters: [],
+        lastUsed: this.config.clock.now(),
+      };
+      this.#hosts.set(origin.key, entry);
+    }
+    return entry;
+  }
+
+  /**
+   * @internal A connection without waiting, or undefined when the caller must queue.
+   * The client's hot path: no promise, no closure.
+   */
+  tryTake(entry: HostEntry, connectTimeoutMs: number, fresh: boolean): Connection | undefined {
+    if (this.#closed) throw new PoolClosedError();
+    entry.lastUsed = this.config.clock.now();
+    if (!fresh) {
+      const idle = entry.idle;
+      while (idle.length > 0) {
+        const conn = idle.pop()!;
+        if (conn.reusable && !this.#expired(conn)) {
+          place.set(conn, Place.Active);
+          this.#active.add(conn);
+          entry.active++;
+          return conn;
+        }
+        this.#discard(entry, conn);
+      }
+    }
+    if (entry.waiters.length > 0) return undefined;
+    return this.#open(entry, connectTimeoutMs);
+  }
+
+  /** @internal acquire() after parsing. */
+  acquireOrigin(
+    origin: Origin,
+    waitMs: number,
+    connectTimeoutMs: number,
+    fresh: boolean,
+    signal: AbortSignal | undefined,
+  ): Promise<Connection> {
+    if (this.#closed) return Promise.reject(new PoolClosedError());
+    if (signal?.aborted) return Promise.reject(new AbortError(signal.reason));
+    const entry = this.host(origin);
+    const conn = this.tryTake(entry, connectTimeoutMs, fresh);
+    if (conn !== undefined) return Promise.resolve(conn);
+    return this.#enqueue(entry, waitMs, connectTimeoutMs, fresh, signal);
+  }
+
+  #enqueue(
+    entry: HostEntry,
+    waitMs: number,
+    connectTimeoutMs: number,
+    fresh: boolean,
+    signal: AbortSignal | undefined,
+  ): Promise<Connection> {
+    return new Promise<Connection>((resolve, reject) => {
+      const waiter: Waiter = {
+        resolve,
+        reject,
+        timer: undefined,
+        signal,
+        onAbort: undefined,
+        connectTimeoutMs,
+        fresh,
+      };
+      const leave = (error: Error): void => {
+        const i = entry.waiters.indexOf(waiter);
+        if (i === -1) return;
+        entry.waiters.splice(i, 1);
+        this.#waiting--;
+        this.#clearWaiter(waiter);
+        reject(error);
+      };
+      waiter.timer = unrefTimer(
+        this.config.clock,
+        () => leave(new TimeoutError('acquire', waitMs)),
+        waitMs,
+      );
+      if (signal !== undefined) {
+        waiter.onAbort = () => leave(new AbortError(signal.reason));
+        signal.addEventListener('abort', waiter.onAbort, { once: true });
+      }
+      entry.waiters.push(waiter);
+      this.#waiting++;
+    });
+  }
+
+  #clearWaiter(waiter: Waiter): void {
+    if (waiter.timer !== undefined) this.config.clock.clearTimeout(waiter.timer);
+    if (waiter.onAbort !== undefined) waiter.signal!.removeEventListener('abort', waiter.onAbort);
+  }
+
+  /** Opens a connection if the limits allow, else undefined. */
+  #open(entry: HostEntry, connectTimeoutMs: number): Connection | undefined {
+    if (entry.active + entry.idle.length >= this.config.maxConnections) {
+      // Room can be made by closing one of this host's own idle connections (a caller
+      // asking for a fresh one), but not by exceeding the limit.
+      if (entry.idle.length === 0) return undefined;
+      this.#discard(entry, entry.idle.shift()!);
+    }
+    if (this.#total >= this.config.maxTotalConnections && !this.#closeIdleElsewhere()) {
+      return undefined;
+    }
+    const conn = new Connection(
+      entry.origin,
+      this.#clientOptionsFor(connectTimeoutMs),
+      connectTimeoutMs,
+      this.config.clock,
+      entry.stats,
+      this,
+    );
+    place.set(conn, Place.Active);
+    this.#active.add(conn);
+    entry.active++;
+    this.#total++;
+    return conn;
+  }
+
+  #clientOptionsFor(connectTimeoutMs: number): Client.Options {
+    let options = this.#clientOptions.get(connectTimeoutMs);
+    if (options === undefined) {
+      // One connector per handshake deadline, shared by every connection, so TLS
+      // sessions are resumed across connections.
+      const connect = buildConnector({
+        timeout: connectTimeoutMs,
+        ...(this.config.tls ?? {}),
+      } as buildConnector.BuildOptions);
+      const idle = this.config.idleTimeoutMs;
+      const keepAlive = Number.isFinite(idle) ? idle : 600_000;
+      options = {
+        pipelining: 1,
+        connect,
+        keepAliveTimeout: keepAlive,
+        keepAliveMaxTimeout: keepAlive,
+        allowH2: false,
+      };
+      if (this.#clientOptions.size >= 16) this.#clientOptions.clear();
+      this.#clientOptions.set(connectTimeoutMs, options);
+    }
+    return options;
+  }
+
+  /** Closes the longest-idle connection of any host to make room under the total limit. */
+  #closeIdleElsewhere(): boolean {
+    let victimEntry: HostEntry | undefined;
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const entry of this.#hosts.values()) {
+      const conn = entry.idle[0];
+      if (conn !== undefined && conn.idleSince < oldest) {
+        oldest = conn.idleSince;
+        victimEntry = entry;
+      }
+    }
+    if (victimEntry === undefined) return false;
+    this.#discard(victimEntry, victimEntry.idle.shift()!);
+    return true;
+  }
+
+  /**
+   * Gives a connection back. A connection that failed, was closed by the server, is
+   * still carrying a request, or is past its lifetime is closed instead of kept.
+   * Releasing the same connection twice is harmless.
+   */
+  release(connection: Connection): void {
+    if (place.get(connection) !== Place.Active) return;
+    const entry = this.#hosts.get(connection.origin.key);
+    if (entry === undefined) {
+      place.set(connection, Place.Gone);
+      this.#active.delete(connection);
+      this.#total--;
+      void connection.destroy();
+      return;
+    }
+    entry.active--;
+    entry.lastUsed = this.config.clock.now();
+    if (this.#closed || !connection.reusable || this.#expired(connection)) {
+      this.#discard(entry, connection);
+      this.#serveWaiters();
+      return;
+    }
+    const waiter = this.#nextWaiter(entry, false);
+    if (waiter !== undefined) {
+      entry.active++;
+      waiter.resolve(connection);
+      return;
+    }
+    if (entry.idle.length >= this.config.maxIdleConnections) {
+      this.#discard(entry, connection);
+      this.#serveWaiters();
+      return;
+    }
+    place.set(connection, Place.Idle);
+    this.#active.delete(connection);
+    connection.idleSince = this.config.clock.now();
+    entry.idle.push(connection);
+    this.#armSweep();
+    // A caller waiting for a fresh connection can now have this one's place.
+    if (entry.waiters.length > 0) this.#serveWaiters();
+  }
+
+  #nextWaiter(entry: HostEntry, freshOk: boolean): Waiter | undefined {
+    const waiters = entry.waiters;
+    for (let i = 0; i < waiters.length; i++) {
+      const waiter = waiters[i]!;
+      if (waiter.fresh && !freshOk) continue;
+      waiters.splice(i, 1);
+      this.#waiting--;
+      this.#clearWaiter(waiter);
+      return waiter;
+    }
+    return undefined;
+  }
+
+  /** After capacity was freed anywhere: open connections for queued callers. */
+  #serveWaiters(): void {
+    if (this.#waiting === 0 || this.#closed) return;
+    for (const entry of this.#hosts.values()) {
+      while (entry.waiters.length > 0) {
+        const conn = this.#open(entry, entry.waiters[0]!.connectTimeoutMs);
+        if (conn === undefined) break;
+        const waiter = this.#nextWaiter(entry, true)!;
+        waiter.resolve(conn);
+      }
+    }
+  }
+
+  #expired(conn: Connection): boolean {
+    return this.config.clock.now() - conn.createdAt >= this.config.maxConnectionLifetimeMs;
+  }
+
+  #discard(entry: HostEntry, conn: Connection): void {
+    const where = place.get(conn);
+    if (where === Place.Gone) return;
+    if (where === Place.Idle) {
+      const i = entry.idle.indexOf(conn);
+      if (i !== -1) entry.idle.splice(i, 1);
+    }
+    place.set(conn, Place.Gone);
+    this.#active.delete(conn);
+    this.#total--;
+    void conn.destroy();
+  }
+
+  /** @internal A connection's socket closed or failed. */
+  connectionClosed(connection: Connection): void {
+    if (place.get(connection) !== Place.Idle) return;
+    const entry = this.#hosts.get(connection.origin.key);
+    if (entry === undefined) return;
+    this.#discard(entry, connection);
+    this.#serveWaiters();
+  }
+
+  #armSweep(): void {
+    if (this.#sweep !== undefined || this.#closed) return;
+    this.#sweep = unrefTimer(this.config.clock, this.#onSweep, this.#sweepMs);
+  }
+
+  #onSweep = (): void => {
+    this.#sweep = undefined;
+    const now = this.config.clock.now();
+    const { idleTimeoutMs } = this.config;
+    let remaining = 0;
+    for (const entry of this.#hosts.values()) {
+      const idle = entry.idle;
+      // Oldest first: the stack's bottom has been idle longest.
+      while (idle.length > 0) {
+        const conn = idle[0]!;
+        if (now - conn.idleSince < idleTimeoutMs && !this.#expired(conn)) break;
+        this.#discard(entry, conn);
+      }
+      remaining += idle.length;
+    }
+    if (remaining > 0) this.#armSweep();
+    this.#serveWaiters();
+  };
+
+  #forgetQuietHost(): void {
+    let victim: HostEntry | undefined;
+    for (const entry of this.#hosts.values()) {
+      const quiet =
+        entry.active === 0 &&
+        entry.idle.length === 0 &&
+        entry.waiters.length === 0 &&
+        entry.stats.inFlight === 0;
+      if (quiet && (victim === undefined || entry.lastUsed < victim.lastUsed)) victim = entry;
+    }
+    if (victim !== undefined) this.#hosts.delete(victim.origin.key);
+  }
+
+  /** Statistics of every host and the totals, as plain JSON. */
+  stats(): PoolStats {
+    const hosts: Record<string, HostStats> = {};
+    let active = 0;
+    let idle = 0;
+    let pending = 0;
+    let requests = 0;
+    let inFlight = 0;
+    for (const [key, entry] of this.#hosts) {
+      const s = entry.stats.snapshot(entry.active, entry.idle.length, entry.waiters.length);
+      hosts[key] = s;
+      active += entry.active;
+      idle += entry.idle.length;
+      pending += entry.waiters.length;
+      requests += s.requests.total;
+      inFlight += s.requests.inFlight;
+    }
+    return {
+      totals: { connections: this.#total, active, idle, pending, requests, inFlight },
+      hosts,
+    };
+  }
+
+  /**
+   * Closes the pool: queued callers fail with `PoolClosedError`, idle connections close
+   * now, connections in use close once their current request ends. Idempotent.
+   */
+  close(): Promise<void> {
+    if (this.#closing !== undefined) return this.#closing;
+    this.#closed = true;
+    if (this.#sweep !== undefined) {
+      this.config.clock.clearTimeout(this.#sweep);
+      this.#sweep = undefined;
+    }
+    const closing: Promise<void>[] = [];
+    for (const entry of this.#hosts.values()) {
+      for (const waiter of entry.waiters.splice(0)) {
+        this.#clearWaiter(waiter);
+        waiter.reject(new PoolClosedError());
+      }
+      for (const conn of entry.idle.splice(0)) {
+        place.set(conn, Place.Gone);
+        this.#total--;
+        closing.push(conn.destroy());
+      }
+    }
+    // Connections in use finish their current exchange, then close; release() will
+    // find the pool closed and let them go.
+    for (const conn of this.#active) closing.push(conn.close());
+    this.#waiting = 0;
+    this.#closing = Promise.all(closing).then(() => {});
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

@@ -1,0 +1,276 @@
+/**
+ * A Connection is one socket to one origin: an undici `Client` with pipelining 1, held
+ * by the pool. It is never reused once it has errored, been closed by the server, or
+ * had a transfer cut off (body too large, aborted): undici reports each of these as a
+ * `disconnect`, and the connection marks itself dead.
+ */
+import { Client, type Dispatcher } from 'undici';
+import type { Clock, TimerHandle } from '../core/clock.js';
+import { unrefTimer } from '../core/clock.js';
+import {
+  AbortError,
+  InvalidRequestError,
+  type SentinelError,
+  TimeoutError,
+} from '../core/errors.js';
+import { type HeadersInit, headersFromRaw, normalizeHeaders } from '../core/headers.js';
+import { timeout as checkTimeout, nonNegative } from '../core/validate.js';
+import {
+  Exchange,
+  type ExchangeOwner,
+  type ExchangeRequest,
+  type ExchangeResult,
+  type WireBody,
+} from './exchange.js';
+import type { HostStatsRecorder } from './host-stats.js';
+import type { Origin } from './origin.js';
+
+/** What the pool needs to hear from its connections. */
+export interface ConnectionObserver {
+  connectionClosed(connection: Connection): void;
+}
+
+/** Per-request options of {@link Connection.request}. */
+export interface ConnectionRequestOptions {
+  /** Deadline for the whole exchange, in ms. @default 30000 */
+  timeoutMs?: number;
+  /** Response body bytes buffered at most. @default 10 MiB */
+  maxBodySize?: number;
+  signal?: AbortSignal;
+}
+
+/** A fully read response of {@link Connection.request}. */
+export interface ConnectionResponse {
+  status: number;
+  statusText: string;
+  headers: Headers;
+  body: Buffer;
+  text(): string;
+  json<T = unknown>(): T;
+}
+
+let nextId = 0;
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** One pooled connection. Get one with `pool.acquire()`, give it back with `pool.release()`. */
+export class Connection implements ExchangeOwner {
+  /** Unique within the process, for logs. */
+  readonly id = ++nextId;
+  readonly origin: Origin;
+  /** Clock time the connection was created. */
+  readonly createdAt: number;
+  /** Clock time the connection was last released. */
+  idleSince = 0;
+  /** Requests sent on this connection. */
+  requests = 0;
+  readonly connectTimeoutMs: number;
+  /** @internal */
+  readonly stats: HostStatsRecorder;
+  readonly #client: Client;
+  readonly #clock: Clock;
+  readonly #observer: ConnectionObserver;
+  #alive = true;
+  #connected = false;
+  #exchange: Exchange | undefined;
+
+  /** @internal Created by the pool. */
+  constructor(
+    origin: Origin,
+    clientOptions: Client.Options,
+    connectTimeoutMs: number,
+    clock: Clock,
+    stats: HostStatsRecorder,
+    observer: ConnectionObserver,
+  ) {
+    this.origin = origin;
+    this.connectTimeoutMs = connectTimeoutMs;
+    this.#clock = clock;
+    this.stats = stats;
+    this.#observer = observer;
+    this.createdAt = clock.now();
+    this.#client = new Client(origin.origin, clientOptions);
+    this.#client.on('connect', this.#onConnect);
+    this.#client.on('disconnect', this.#onDisconnect);
+    this.#client.on('connectionError', this.#onConnectionError);
+  }
+
+  /** False once the socket has failed or closed: such a connection is discarded. */
+  get alive(): boolean {
+    return this.#alive;
+  }
+
+  /** True while an exchange is under way. */
+  get busy(): boolean {
+    return this.#exchange !== undefined && !this.#exchange.settled;
+  }
+
+  /** True when the connection is alive and idle: safe to hand to the next caller. */
+  get reusable(): boolean {
+    return this.#alive && !this.busy;
+  }
+
+  now(): number {
+    return this.#clock.now();
+  }
+
+  #onConnect = (): void => {
+    this.#connected = true;
+    this.stats.created++;
+  };
+
+  #onDisconnect = (): void => {
+    if (this.#connected) {
+      this.#connected = false;
+      this.stats.closed++;
+    }
+    this.#markDead();
+  };
+
+  #onConnectionError = (): void => {
+    this.#markDead();
+  };
+
+  #markDead(): void {
+    if (!this.#alive) return;
+    this.#alive = false;
+    this.#observer.connectionClosed(this);
+  }
+
+  /**
+   * @internal Starts one exchange. The caller validated the request; the result settles
+   * when the response is fully read (or, with `stream`, at headers).
+   */
+  exchange(request: ExchangeRequest): Exchange {
+    const exchange = new Exchange(this, request, this.requests > 0);
+    this.requests++;
+    this.#exchange = exchange;
+    this.stats.requestStarted(request.bodyLength);
+    const opts: Dispatcher.DispatchOptions = {
+      method: request.method as Dispatcher.HttpMethod,
+      path: request.path,
+      headers: request.headers,
+      body: request.body as Dispatcher.DispatchOptions['body'],
+      headersTimeout: request.idleTimeoutMs,
+      bodyTimeout: request.idleTimeoutMs,
+      reset: false,
+    };
+    try {
+      this.#client.dispatch(opts, exchange as unknown as Dispatcher.DispatchHandler);
+    } catch (err) {
+      exchange.onError(err as Error);
+    }
+    return exchange;
+  }
+
+  /** @internal Exchange callback: record statistics. */
+  exchangeEnded(exchange: Exchange, error: SentinelError | undefined, received: number): void {
+    const latency = this.#clock.now() - exchange.startedAt;
+    this.stats.requestEnded(error === undefined && exchange.status < 500, latency, received);
+    // After a failed exchange the socket's state is unknown: never reuse it.
+    if (error !== undefined) this.#markDead();
+    exchange.request.onEnd?.(error);
+  }
+
+  /** @internal Exchange callback: an abort came before undici began the request. */
+  abandon(_error: SentinelError): void {
+    void this.destroy();
+  }
+
+  /**
+   * Sends one request on this connection and reads the whole response.
+   *
+   * @throws {InvalidRequestError} bad method, path or header, before any I/O
+   * @throws {TimeoutError} phase `attempt` when `timeoutMs` runs out
+   * @example
+   * ```ts
+   * const conn = await pool.acquire('http://127.0.0.1:8080');
+   * try { const res = await conn.request('GET', '/data'); console.log(res.status); }
+   * finally { pool.release(conn); }
+   * ```
+   */
+  async request(
+    method: string,
+    path: string,
+    headers?: HeadersInit,
+    body?: string | Uint8Array | null,
+    options: ConnectionRequestOptions = {},
+  ): Promise<ConnectionResponse> {
+    if (typeof method !== 'string' || !TOKEN.test(method)) {
+      throw new InvalidRequestError(`invalid method ${JSON.stringify(method)}`);
+    }
+    if (typeof path !== 'string' || !path.startsWith('/') || /[\s\0]/.test(path)) {
+      throw new InvalidRequestError(`invalid path ${JSON.stringify(path)}`);
+    }
+    if (
+      body !== undefined &&
+      body !== null &&
+      typeof body !== 'string' &&
+      !(body instanceof Uint8Array)
+    ) {
+      throw new InvalidRequestError('conn.request body must be a string or Uint8Array');
+    }
+    const timeoutMs = checkTimeout('timeoutMs', options.timeoutMs ?? 30_000);
+    const maxBodySize = nonNegative('maxBodySize', options.maxBodySize ?? 10 * 1024 * 1024);
+    const list = normalizeHeaders(headers);
+    if (options.signal?.aborted) throw new AbortError(options.signal.reason);
+    if (!this.#alive) throw new InvalidRequestError('this connection is closed; acquire another');
+    if (this.busy) throw new InvalidRequestError('this connection is already carrying a request');
+    const wire: WireBody = body ?? null;
+    const exchange = this.exchange({
+      method: method.toUpperCase(),
+      path,
+      headers: list,
+      body: wire,
+      bodyLength: typeof body === 'string' ? Buffer.byteLength(body) : (body?.byteLength ?? 0),
+      maxBodySize,
+      stream: false,
+      idleTimeoutMs: Number.isFinite(timeoutMs) ? timeoutMs : 300_000,
+    });
+    let timer: TimerHandle | undefined;
+    if (Number.isFinite(timeoutMs)) {
+      timer = unrefTimer(
+        this.#clock,
+        () => exchange.abort(new TimeoutError('attempt', timeoutMs)),
+        timeoutMs,
+      );
+    }
+    const signal = options.signal;
+    const onAbort = (): void => exchange.abort(new AbortError(signal!.reason));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    let result: ExchangeResult;
+    try {
+      result = await exchange.promise;
+    } finally {
+      if (timer !== undefined) this.#clock.clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    }
+    const bytes = result.body as Buffer;
+    let parsed: Headers | undefined;
+    return {
+      status: result.status,
+      statusText: result.statusText,
+      get headers() {
+        parsed ??= headersFromRaw(result.rawHeaders);
+        return parsed;
+      },
+      body: bytes,
+      text: () => bytes.toString('utf8'),
+      json: <T>() => JSON.parse(bytes.toString('utf8')) as T,
+    };
+  }
+
+  /** Closes the socket now; an exchange under way fails. */
+  destroy(): Promise<void> {
+    this.#markDead();
+    if (this.#client.destroyed) return Promise.resolve();
+    return this.#client.destroy().catch(() => {});
+  }
+
+  /** Closes the socket once the exchange under way (if any) has finished. */
+  close(): Promise<void> {
+    this.#markDead();
+    if (this.#client.closed || this.#client.destroyed) return Promise.resolve();
+    return this.#client.close().catch(() => {});
+  }
+}

@@ -1,0 +1,10 @@
+export * from '../core/errors.js';
+export { DEFAULT_POOL_CONFIG, normalizePoolConfig, type PoolConfig } from './config.js';
+export {
+  Connection,
+  type ConnectionRequestOptions,
+  type ConnectionResponse,
+} from './connection.js';
+export { type AcquireOptions, ConnectionPool, type PoolStats } from './connection-pool.js';
+export type { HostHealthState, HostStats } from './host-stats.js';
+export { type Origin, parseOrigin } from './origin.js';

@@ -1,0 +1,87 @@
+/**
+ * Turns what undici and the socket layer throw into http-sentinel's typed errors, so no
+ * undici error reaches a caller unwrapped.
+ */
+import {
+  ConnectionError,
+  InvalidRequestError,
+  isSentinelError,
+  PoolClosedError,
+  ProtocolError,
+  type SentinelError,
+  TimeoutError,
+} from '../core/errors.js';
+
+interface ErrorLike {
+  code?: unknown;
+  syscall?: unknown;
+  message?: unknown;
+}
+
+/**
+ * @param err - what undici reported
+ * @param responseStarted - whether response headers had arrived
+ * @param connectTimeoutMs - the handshake deadline in force, for the error's figure
+ * @param bodyTimeoutMs - the idle-body deadline in force
+ */
+export function mapTransportError(
+  err: unknown,
+  responseStarted: boolean,
+  connectTimeoutMs: number,
+  bodyTimeoutMs: number,
+): SentinelError {
+  if (isSentinelError(err)) return err;
+  const e = (typeof err === 'object' && err !== null ? err : {}) as ErrorLike;
+  const code = typeof e.code === 'string' ? e.code : undefined;
+  const message = typeof e.message === 'string' ? e.message : String(err);
+  switch (code) {
+    case 'UND_ERR_CONNECT_TIMEOUT':
+      return new TimeoutError('connect', connectTimeoutMs, { cause: err });
+    case 'UND_ERR_HEADERS_TIMEOUT':
+      return new TimeoutError('headers', bodyTimeoutMs, { cause: err });
+    case 'UND_ERR_BODY_TIMEOUT':
+      return new TimeoutError('body', bodyTimeoutMs, { cause: err });
+    case 'UND_ERR_INVALID_ARG':
+    case 'UND_ERR_NOT_SUPPORTED':
+    case 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH':
+      return new InvalidRequestError(message, { cause: err });
+    case 'UND_ERR_DESTROYED':
+    case 'UND_ERR_CLOSED':
+      return new PoolClosedError('the connection was closed by the pool', { cause: err });
+    case 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH':
+    case 'UND_ERR_INFO':
+      return new ProtocolError(`malformed response: ${message}`, { cause: err });
+    case 'UND_ERR_SOCKET':
+      // The server closed the socket. Before the response it is a connection failure
+      // (a stale keep-alive socket, typically); after it, the body was cut short.
+      return responseStarted
+        ? new ProtocolError(`response truncated: ${message}`, { cause: err })
+        : new ConnectionError(`connection closed before the response: ${message}`, {
+            cause: err,
+            errno: 'ECONNRESET',
+            beforeResponse: true,
+          });
+    default:
+      break;
+  }
+  if (code?.startsWith('HPE_')) {
+    return new ProtocolError(`malformed response: ${message}`, { cause: err });
+  }
+  if (
+    code?.startsWith('ERR_TLS') ||
+    code?.startsWith('ERR_SSL') ||
+    /certificate|self.signed/i.test(message)
+  ) {
+    return new ConnectionError(`TLS failure: ${message}`, {
+      cause: err,
+      errno: code,
+      beforeResponse: !responseStarted,
+    });
+  }
+  return new ConnectionError(message, {
+    cause: err,
+    errno: code,
+    syscall: typeof e.syscall === 'string' ? e.syscall : undefined,
+    beforeResponse: !responseStarted,
+  });
+}
