@@ -23,7 +23,7 @@ export class BodyStream implements AsyncIterable<Uint8Array> {
   #done = false;
   #error: Error | undefined;
   #paused = false;
-  #waiter: ((value: undefined) => void) | undefined;
+  #waiter: (() => void) | undefined;
   #source: BodySource;
   #iterating = false;
 
