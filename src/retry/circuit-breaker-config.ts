@@ -1,0 +1,139 @@
+/**
+ * Configuration of the circuit breaker: the public options, their defaults and the one
+ * place they are validated.
+ */
+import { InvalidRequestError } from '../core/errors.js';
+import { inRange, integer, positive } from '../core/validate.js';
+
+/** When a breaker opens, how long it stays open, and how it recovers. */
+export interface CircuitBreakerConfig {
+  /**
+   * Failure share of the window, in (0, 1], at or above which the breaker opens (once the
+   * window holds `minimumRequests`).
+   * @default 0.5
+   */
+  failureRateThreshold: number;
+  /**
+   * Calls the window must hold before the failure rate is trusted.
+   * @default 20
+   */
+  minimumRequests: number;
+  /**
+   * Length of the sliding window of outcomes, in ms (kept in 30–120 buckets; 1 s buckets
+   * for the default).
+   * @default 30_000
+   */
+  windowMs: number;
+  /**
+   * A run of this many failures opens the breaker whatever the volume, so a host with
+   * little traffic is also protected. `Infinity` turns it off.
+   * @default 5
+   */
+  consecutiveFailures: number;
+  /**
+   * A call that takes at least this long counts as a failure even if it succeeded.
+   * `undefined` or `Infinity`: off.
+   * @default undefined
+   */
+  slowCallThresholdMs: number | undefined;
+  /**
+   * How long the breaker stays open the first time, in ms; doubles each time a half-open
+   * probe fails.
+   * @default 5_000
+   */
+  openDurationMs: number;
+  /**
+   * Cap on the growing open duration, in ms.
+   * @default 60_000
+   */
+  maxOpenDurationMs: number;
+  /**
+   * Share by which each open duration is shortened at random, in [0, 1), so that breakers
+   * of many clients opened by one outage do not all probe at the same instant.
+   * @default 0.1
+   */
+  openJitter: number;
+  /**
+   * Probes let through at once when half-open; that many successes close the breaker.
+   * @default 1
+   */
+  halfOpenProbes: number;
+}
+
+/** The validated, fully required form of {@link CircuitBreakerConfig}. */
+export interface NormalizedCircuitBreakerConfig extends Readonly<CircuitBreakerConfig> {
+  readonly slowCallThresholdMs: number;
+}
+
+/** The defaults of every {@link CircuitBreakerConfig} field. */
+export const DEFAULT_CIRCUIT_BREAKER_CONFIG: Readonly<CircuitBreakerConfig> = Object.freeze({
+  failureRateThreshold: 0.5,
+  minimumRequests: 20,
+  windowMs: 30_000,
+  consecutiveFailures: 5,
+  slowCallThresholdMs: undefined,
+  openDurationMs: 5_000,
+  maxOpenDurationMs: 60_000,
+  openJitter: 0.1,
+  halfOpenProbes: 1,
+});
+
+/**
+ * Validates a partial configuration and fills in the defaults; never mutates its input.
+ * @throws InvalidRequestError naming the first invalid option
+ */
+export function normalizeCircuitBreakerConfig(
+  partial: Partial<CircuitBreakerConfig> = {},
+): NormalizedCircuitBreakerConfig {
+  if (typeof partial !== 'object' || partial === null) {
+    throw new InvalidRequestError('circuitBreaker config must be an object');
+  }
+  const d = DEFAULT_CIRCUIT_BREAKER_CONFIG;
+  const failureRateThreshold = partial.failureRateThreshold ?? d.failureRateThreshold;
+  if (
+    typeof failureRateThreshold !== 'number' ||
+    !(failureRateThreshold > 0 && failureRateThreshold <= 1)
+  ) {
+    throw new InvalidRequestError(
+      `failureRateThreshold must be a number in (0, 1], got ${String(failureRateThreshold)}`,
+    );
+  }
+  const minimumRequests = integer(
+    'minimumRequests',
+    partial.minimumRequests ?? d.minimumRequests,
+    1,
+  );
+  const windowMs = positive('windowMs', partial.windowMs ?? d.windowMs);
+  const consecutiveFailures = integer(
+    'consecutiveFailures',
+    partial.consecutiveFailures ?? d.consecutiveFailures,
+    1,
+    true,
+  );
+  const slow = partial.slowCallThresholdMs ?? Number.POSITIVE_INFINITY;
+  const slowCallThresholdMs =
+    slow === Number.POSITIVE_INFINITY ? slow : positive('slowCallThresholdMs', slow);
+  const openDurationMs = positive('openDurationMs', partial.openDurationMs ?? d.openDurationMs);
+  const maxOpenDurationMs = positive(
+    'maxOpenDurationMs',
+    partial.maxOpenDurationMs ?? d.maxOpenDurationMs,
+  );
+  if (maxOpenDurationMs < openDurationMs) {
+    throw new InvalidRequestError(
+      `maxOpenDurationMs (${maxOpenDurationMs}) must be >= openDurationMs (${openDurationMs})`,
+    );
+  }
+  const openJitter = inRange('openJitter', partial.openJitter ?? d.openJitter, 0, 0.99);
+  const halfOpenProbes = integer('halfOpenProbes', partial.halfOpenProbes ?? d.halfOpenProbes, 1);
+  return Object.freeze({
+    failureRateThreshold,
+    minimumRequests,
+    windowMs,
+    consecutiveFailures,
+    slowCallThresholdMs,
+    openDurationMs,
+    maxOpenDurationMs,
+    openJitter,
+    halfOpenProbes,
+  });
+}
