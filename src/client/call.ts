@@ -14,14 +14,18 @@ export class Call {
   readonly deadlineAt: number;
   /** The first reason the call was ended from outside, if any. */
   abortError: SentinelError | undefined;
-  /** Attempts made so far. */
+  /** Attempts made so far, the first attempt of each redirect hop included. */
   attempts = 0;
+  /** Redirects followed so far. */
+  redirects = 0;
   /** Set when a streamed response is handed to the caller: runs when its body ends. */
   onStreamEnd: (() => void) | undefined;
   #exchange: Exchange | undefined;
   #acquire: AbortController | undefined;
   #delay: { timer: TimerHandle; reject: (err: SentinelError) => void } | undefined;
   #attemptTimer: TimerHandle | undefined;
+  #attemptTotal = false;
+  #attemptMs = 0;
   readonly #signal: AbortSignal | undefined;
   readonly #onSignal: (() => void) | undefined;
 
@@ -34,6 +38,11 @@ export class Call {
       this.#onSignal = () => this.abort(new AbortError(signal.reason));
       signal.addEventListener('abort', this.#onSignal, { once: true });
     }
+  }
+
+  /** Attempts as the caller sees them: 1 + retries (following a redirect is not a retry). */
+  get reportedAttempts(): number {
+    return this.attempts - this.redirects;
   }
 
   /** Ms left of the whole-call deadline. */
@@ -69,18 +78,22 @@ export class Call {
       this.abort(new TimeoutError('total', this.deadlineAt - this.startedAt));
       return;
     }
-    const error = total
-      ? () => new TimeoutError('total', this.deadlineAt - this.startedAt)
-      : () => new TimeoutError('attempt', attemptTimeoutMs);
-    this.#attemptTimer = this.clock.setTimeout(() => {
-      this.#attemptTimer = undefined;
-      // An attempt deadline ends this attempt only; the call may retry.
-      const err = error();
-      if (err.phase === 'total') this.abort(err);
-      else this.#abortAttempt(err);
-    }, ms);
+    this.#attemptTotal = total;
+    this.#attemptMs = attemptTimeoutMs;
+    this.#attemptTimer = this.clock.setTimeout(this.#onAttemptTimeout, ms);
     this.#attemptTimer.unref?.();
   }
+
+  // One function per call rather than one per attempt; it reads what the attempt armed.
+  readonly #onAttemptTimeout = (): void => {
+    this.#attemptTimer = undefined;
+    if (this.#attemptTotal) {
+      this.abort(new TimeoutError('total', this.deadlineAt - this.startedAt));
+    } else {
+      // An attempt deadline ends this attempt only; the call may retry.
+      this.#abortAttempt(new TimeoutError('attempt', this.#attemptMs));
+    }
+  };
 
   /** The attempt's deadline no longer applies (a stream reached headers). */
   stopAttemptTimer(): void {

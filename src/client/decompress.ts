@@ -52,22 +52,35 @@ function mapError(err: unknown, limit: number): Error {
   });
 }
 
+/**
+ * Whether deflate data has the zlib wrapper (RFC 1950) rather than being raw: method 8 in
+ * the low nibble of the first byte, and the two header bytes a multiple of 31. Servers
+ * send both under `deflate`.
+ */
+function isZlibWrapped(bytes: Uint8Array): boolean {
+  const cmf = bytes[0]!;
+  if ((cmf & 0x0f) !== 0x08) return false;
+  return bytes.length < 2 || ((cmf << 8) | bytes[1]!) % 31 === 0;
+}
+
 /** Decodes a whole body. Deflate accepts both zlib-wrapped and raw streams, as browsers do. */
 export function decompressBuffer(body: Buffer, coding: Coding, limit: number): Promise<Buffer> {
   if (body.length === 0) return Promise.resolve(body);
   const opts: zlib.ZlibOptions = { maxOutputLength: Math.max(1, Math.min(limit, 2 ** 31 - 1)) };
   return new Promise<Buffer>((resolve, reject) => {
     const done = (err: Error | null, out: Buffer): void => {
-      if (err === null) resolve(out);
-      else reject(mapError(err, limit));
+      // maxOutputLength cannot be 0, so a limit of 0 is checked here.
+      if (err === null) {
+        if (out.length > limit) reject(new BodyTooLargeError(limit));
+        else resolve(out);
+      } else reject(mapError(err, limit));
     };
     switch (coding) {
       case 'gzip':
         zlib.gunzip(body, { ...opts, finishFlush: zlib.constants.Z_SYNC_FLUSH }, done);
         break;
       case 'deflate':
-        // The first byte of a zlib stream has 8 (deflate) in its low nibble.
-        if ((body[0]! & 0x0f) === 0x08) zlib.inflate(body, opts, done);
+        if (isZlibWrapped(body)) zlib.inflate(body, opts, done);
         else zlib.inflateRaw(body, opts, done);
         break;
       case 'br':
@@ -96,8 +109,7 @@ export async function* decompressStream(
       // Peek at the first chunk to tell zlib-wrapped from raw deflate.
       const first = await iterator.next();
       if (first.done) return;
-      const wrapped = (first.value[0]! & 0x0f) === 0x08;
-      decoder = wrapped ? zlib.createInflate() : zlib.createInflateRaw();
+      decoder = isZlibWrapped(first.value) ? zlib.createInflate() : zlib.createInflateRaw();
       yield* pipeThrough(prepend(first.value, iterator), decoder, limit);
       return;
     }

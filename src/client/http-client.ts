@@ -5,7 +5,7 @@
  * resolve origin -> breaker allows? -> pool acquire -> exchange -> release
  *   -> record outcome (stats, health, breaker) -> retry decision -> delay -> again
  */
-import type { BodyInit } from '../core/body.js';
+import { type BodyInit, NO_BODY } from '../core/body.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import {
   AbortError,
@@ -20,7 +20,13 @@ import {
 import { type HeadersInit, headersFromRaw, rawHeader } from '../core/headers.js';
 import type { BodyStream } from '../pool/body-stream.js';
 import type { ExchangeResult } from '../pool/exchange.js';
-import { type Connection, ConnectionPool, type PoolStats, parseOrigin } from '../pool/index.js';
+import {
+  type Connection,
+  ConnectionPool,
+  type Origin,
+  type PoolStats,
+  parseOrigin,
+} from '../pool/index.js';
 import type { RetryEngine } from '../retry/index.js';
 import { Call } from './call.js';
 import { ACCEPT_ENCODING, codingOf, decompressBuffer, decompressStream } from './decompress.js';
@@ -239,30 +245,32 @@ export class HttpClient {
     options: RequestOptions | undefined,
     stream: boolean,
   ): Promise<HttpResponse | StreamingResponse> {
-    if (this.#closed) throw new PoolClosedError('the client is closed');
-    const opts = resolveOptions(this.#defaults, options);
-    const engine = this.#resilience.engineFor(options?.retry);
-    const signal = options?.signal;
-    if (signal !== undefined && !(signal instanceof AbortSignal)) {
-      throw new InvalidRequestError('signal must be an AbortSignal');
-    }
-    const defaults = opts.decompress ? this.#headers : this.#plainHeaders;
-    let request = prepareRequest(
-      method,
-      url,
-      this.#baseUrl,
-      defaults,
-      headers,
-      body,
-      json,
-      options?.idempotencyKey,
-    );
-    if (request instanceof Promise) request = await request;
-    const call = new Call(this.#clock, opts.timeout, signal);
-    if (signal?.aborted) call.abort(new AbortError(signal.reason));
-    this.#calls.add(call);
+    let call: Call | undefined;
     let handedOver = false;
     try {
+      if (this.#closed) throw new PoolClosedError('the client is closed');
+      const opts = resolveOptions(this.#defaults, options);
+      const engine = this.#resilience.engineFor(options?.retry);
+      const signal = options?.signal;
+      if (signal !== undefined && !(signal instanceof AbortSignal)) {
+        throw new InvalidRequestError('signal must be an AbortSignal');
+      }
+      const defaults = opts.decompress ? this.#headers : this.#plainHeaders;
+      let request = prepareRequest(
+        method,
+        url,
+        this.#baseUrl,
+        defaults,
+        headers,
+        body,
+        json,
+        options?.idempotencyKey,
+      );
+      if (request instanceof Promise) request = await request;
+      // Before the call exists, so an aborted call touches neither pool nor host state.
+      if (signal?.aborted) throw new AbortError(signal.reason);
+      call = new Call(this.#clock, opts.timeout, signal);
+      this.#calls.add(call);
       let redirected = false;
       for (let hops = 0; ; hops++) {
         const outcome = await this.#withRetries(call, request, opts, engine, stream);
@@ -288,10 +296,11 @@ export class HttpClient {
               method: hop.method,
               url: hop.url,
               headers: hop.headers,
-              body: hop.keepBody ? request.body : { ...request.body, data: null, length: 0 },
+              body: hop.keepBody ? request.body : NO_BODY,
               idempotencyKey: request.idempotencyKey,
             };
             redirected = true;
+            call.redirects++;
             continue;
           }
         }
@@ -301,20 +310,21 @@ export class HttpClient {
           rawHeaders: result.rawHeaders,
           url: request.url.href,
           redirected,
-          attempts: call.attempts,
+          attempts: call.reportedAttempts,
           timings: { ...outcome.timings, total: this.#clock.now() - call.startedAt },
         };
         const response = await this.#respond(init, outcome, request.method, opts);
         if (opts.throwHttpErrors && response.status >= 400) {
           if (response instanceof StreamingResponse) response.cancel();
-          throw new HttpStatusError(response, { attempts: call.attempts });
+          throw new HttpStatusError(response, { attempts: call.reportedAttempts });
         }
         if (outcome.stream !== undefined) {
           // The call ends with its body: the caller's signal and close() still apply.
           handedOver = true;
+          const handed = call;
           const finish = (): void => {
-            call.finish();
-            this.#calls.delete(call);
+            handed.finish();
+            this.#calls.delete(handed);
           };
           if (outcome.stream.settled) finish();
           else call.onStreamEnd = finish;
@@ -325,10 +335,11 @@ export class HttpClient {
       const error = isSentinelError(err)
         ? err
         : new InvalidRequestError(String(err), { cause: err });
-      error.attempts ??= call.attempts;
+      // Refused before the first attempt (bad input, closed client): 0 attempts.
+      error.attempts ??= call?.reportedAttempts ?? 0;
       throw error;
     } finally {
-      if (!handedOver) {
+      if (call !== undefined && !handedOver) {
         call.finish();
         this.#calls.delete(call);
       }
@@ -357,7 +368,7 @@ export class HttpClient {
         request,
         opts,
         stream,
-        origin.key,
+        origin,
         guard,
         attempt === 0,
       );
@@ -406,11 +417,7 @@ export class HttpClient {
         stream:
           outcome.body !== undefined && !Buffer.isBuffer(outcome.body) ? outcome.body : undefined,
         body: Buffer.isBuffer(outcome.body) ? outcome.body : undefined,
-        timings: {
-          queued: outcome.queuedMs,
-          connect: outcome.result!.connectMs,
-          ttfb: outcome.result!.ttfbMs,
-        },
+        timings: timingsOf(outcome.queuedMs, outcome.result!),
       };
     }
   }
@@ -424,7 +431,7 @@ export class HttpClient {
     request: PreparedRequest,
     opts: Readonly<ResolvedOptions>,
     stream: boolean,
-    key: string,
+    origin: Origin,
     guard: HostGuard,
     first: boolean,
   ): Promise<AttemptResult> {
@@ -436,14 +443,13 @@ export class HttpClient {
       body: undefined,
     };
     try {
-      this.#resilience.admit(key, guard, first);
+      this.#resilience.admit(origin.key, guard, first);
     } catch (err) {
       res.error = err as SentinelError;
       return res;
     }
     call.startAttempt(opts.attemptTimeout);
     const started = this.#clock.now();
-    const origin = parseOrigin(request.url);
     const entry = this.pool.host(origin);
     let fresh = false;
     try {
@@ -568,6 +574,15 @@ export class HttpClient {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/**
+ * The exchange measures both figures from dispatch; callers read `connect` as 0 on a
+ * reused socket and `ttfb` from when the request went out, as the docs say.
+ */
+function timingsOf(queued: number, result: ExchangeResult): Omit<Timings, 'total'> {
+  const connect = result.reused ? 0 : result.connectMs;
+  return { queued, connect, ttfb: Math.max(0, result.ttfbMs - result.connectMs) };
 }
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);

@@ -15,6 +15,7 @@ import {
 } from '../core/headers.js';
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const DIGITS = /^\d+$/;
 const KNOWN = new Map(
   ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE'].map((m) => [m, m]),
 );
@@ -55,6 +56,47 @@ export function resolveUrl(url: unknown, baseUrl: URL | undefined): URL {
   return resolved;
 }
 
+/**
+ * Headers the transport sets itself or refuses (framing, hop-by-hop, `expect`). Caught
+ * here so that such a request fails before it takes a connection from the pool.
+ *
+ * @throws {InvalidRequestError}
+ */
+export function checkFramingHeaders(list: HeaderList): HeaderList {
+  let hosts = 0;
+  let lengths = 0;
+  for (let i = 0; i < list.length; i += 2) {
+    const name = list[i]!;
+    switch (name) {
+      case 'transfer-encoding':
+      case 'keep-alive':
+      case 'upgrade':
+        throw new InvalidRequestError(`the ${name} header is managed by the client`);
+      case 'expect':
+        throw new InvalidRequestError('the expect header is not supported');
+      case 'connection':
+        for (const token of list[i + 1]!.split(',')) {
+          if (!TOKEN.test(token.trim())) {
+            throw new InvalidRequestError(
+              `invalid connection header ${JSON.stringify(list[i + 1])}`,
+            );
+          }
+        }
+        break;
+      case 'host':
+        if (++hosts > 1) throw new InvalidRequestError('more than one host header');
+        break;
+      case 'content-length':
+        if (++lengths > 1) throw new InvalidRequestError('more than one content-length header');
+        if (!DIGITS.test(list[i + 1]!)) {
+          throw new InvalidRequestError(`invalid content-length ${JSON.stringify(list[i + 1])}`);
+        }
+        break;
+    }
+  }
+  return list;
+}
+
 /** The path and query to send. */
 export function pathOf(url: URL): string {
   return url.search === '' ? url.pathname : url.pathname + url.search;
@@ -65,7 +107,7 @@ export function defaultHeaderList(
   init: HeadersInit | undefined,
   acceptEncoding: string | undefined,
 ): HeaderList {
-  const list = normalizeHeaders(init);
+  const list = checkFramingHeaders(normalizeHeaders(init));
   if (acceptEncoding !== undefined && findHeader(list, 'accept-encoding') === -1) {
     list.push('accept-encoding', acceptEncoding);
   }
@@ -98,7 +140,10 @@ export function prepareRequest(
 ): PreparedRequest | Promise<PreparedRequest> {
   const m = checkMethod(method);
   const u = resolveUrl(url, baseUrl);
-  let list = headers === undefined ? defaults : mergeHeaders(defaults, normalizeHeaders(headers));
+  let list =
+    headers === undefined
+      ? defaults
+      : mergeHeaders(defaults, checkFramingHeaders(normalizeHeaders(headers)));
   if (u.username !== '' || u.password !== '') {
     // Like curl and got: credentials in the URL become Basic auth, never a wire URL part.
     if (findHeader(list, 'authorization') === -1) {
@@ -153,6 +198,15 @@ function assemble(
   }
   if ((method === 'GET' || method === 'HEAD') && body.data !== null) {
     throw new InvalidRequestError(`a ${method} request cannot have a body`);
+  }
+  if (body.length !== -1) {
+    // The transport would refuse a mismatch only once connected.
+    const at = findHeader(list, 'content-length');
+    if (at !== -1 && Number(list[at + 1]) !== body.length) {
+      throw new InvalidRequestError(
+        `content-length ${list[at + 1]} does not match the body's ${body.length} bytes`,
+      );
+    }
   }
   return { method, url, headers: list, body, idempotencyKey };
 }

@@ -1,7 +1,9 @@
 /**
  * Header normalisation: every accepted input shape becomes one flat, validated list of
  * `[name, value, …]` with lower-case names, which is what goes on the wire. Bad names and
- * values with CR, LF or NUL are refused before any I/O (header injection).
+ * values with CR, LF, NUL or other control characters are refused before any I/O (header
+ * injection), by the same rule the transport applies, so nothing it would refuse gets as
+ * far as a connection.
  */
 import { InvalidRequestError } from './errors.js';
 
@@ -13,7 +15,9 @@ export type HeadersInit =
   | ReadonlyArray<{ readonly name: string; readonly value: string }>;
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const BAD_VALUE = /[\r\n\0]/;
+/** RFC 9110 field-value octets: HTAB, visible ASCII, obs-text. Anything else is refused. */
+const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+const INJECTION = /[\r\n\0]/;
 
 /** Flat list of lower-case names and values: `[name, value, name, value, …]`. */
 export type HeaderList = string[];
@@ -31,7 +35,11 @@ function checkValue(name: string, value: unknown): string {
     throw new InvalidRequestError(`header ${name} must be a string, got ${typeof value}`);
   }
   if (BAD_VALUE.test(text)) {
-    throw new InvalidRequestError(`header ${name} contains CR, LF or NUL`);
+    throw new InvalidRequestError(
+      INJECTION.test(text)
+        ? `header ${name} contains CR, LF or NUL`
+        : `header ${name} contains a control character or a character beyond Latin-1 (encode it first)`,
+    );
   }
   return text.trim();
 }
@@ -53,7 +61,8 @@ export function normalizeHeaders(init: HeadersInit | null | undefined): HeaderLi
     throw new InvalidRequestError('headers must be an object, an iterable of pairs or a Headers');
   }
   if (init instanceof Headers) {
-    for (const [name, value] of init) list.push(name, value);
+    // WHATWG allows control characters that the wire does not: check the values.
+    for (const [name, value] of init) list.push(name, checkValue(name, value));
     return list;
   }
   if (Array.isArray(init)) {
