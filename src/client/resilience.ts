@@ -13,6 +13,7 @@ import {
   classifyOutcome,
   HostHealth,
   type HostHealthStats,
+  healthOutcome,
   normalizeCircuitBreakerConfig,
   RetryBudget,
   type RetryBudgetStats,
@@ -161,9 +162,10 @@ export class Resilience {
   ): CallOutcome {
     const outcome = classifyOutcome(result);
     guard.breaker?.record(outcome, latencyMs);
-    if (guard.health !== undefined && outcome !== 'ignored') {
-      guard.health.recordOutcome(outcome === 'success' && result.status !== 429, latencyMs);
-    }
+    // Health has its own verdict: a 429 is no breaker failure, but it is a refusal that
+    // adaptive throttling must see.
+    const served = guard.health === undefined ? undefined : healthOutcome(result);
+    if (served !== undefined) guard.health!.recordOutcome(served, latencyMs);
     return outcome;
   }
 

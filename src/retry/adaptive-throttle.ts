@@ -6,7 +6,7 @@
  */
 import { type Clock, systemClock } from '../core/clock.js';
 import { SlidingWindowCounters } from '../core/sliding-window.js';
-import { inRange, positive } from '../core/validate.js';
+import { inRange, integer, positive } from '../core/validate.js';
 
 /** Tuning of {@link AdaptiveThrottle}. */
 export interface AdaptiveThrottleConfig {
@@ -21,12 +21,20 @@ export interface AdaptiveThrottleConfig {
    * @default 2
    */
   k: number;
+  /**
+   * Requests the window must hold before anything is rejected. The SRE formula is an
+   * estimate over sustained traffic: on a handful of requests one failure would reject
+   * half of what follows, so below this volume the probability is 0.
+   * @default 20
+   */
+  minRequests: number;
 }
 
 /** The defaults of {@link AdaptiveThrottleConfig}. */
 export const DEFAULT_ADAPTIVE_THROTTLE_CONFIG: Readonly<AdaptiveThrottleConfig> = Object.freeze({
   windowMs: 120_000,
   k: 2,
+  minRequests: 20,
 });
 
 /**
@@ -56,6 +64,7 @@ export class AdaptiveThrottle {
     this.config = Object.freeze({
       windowMs: positive('windowMs', config.windowMs ?? d.windowMs),
       k: inRange('k', config.k ?? d.k, 1, 1000),
+      minRequests: integer('minRequests', config.minRequests ?? d.minRequests, 0),
     });
     this.#clock = deps.clock ?? systemClock;
     // 120 buckets: one per second for the default two-minute window.
@@ -89,7 +98,9 @@ export class AdaptiveThrottle {
 
   /** The current local rejection probability, in [0, 1). */
   get rejectProbability(): number {
-    return rejectProbability(this.requests, this.accepts, this.config.k);
+    const requests = this.requests;
+    if (requests < this.config.minRequests) return 0;
+    return rejectProbability(requests, this.accepts, this.config.k);
   }
 
   /** Draws against {@link rejectProbability}: true means "reject this request locally". */

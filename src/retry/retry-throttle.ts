@@ -16,8 +16,12 @@ export interface RetryThrottleConfig {
    */
   maxTokens: number;
   /**
-   * Tokens a success earns back, in (0, 1].
-   * @default 0.1
+   * Tokens a success earns back, in (0, 1]. The share of failing attempts a host can
+   * sustain before retries stop is `tokenRatio / (1 + tokenRatio)`: 0.25 tolerates 20 %,
+   * in line with the default retry budget, so transient errors are still retried while a
+   * host that fails more than one attempt in five stops getting retries. (gRPC's example
+   * 0.1 stops retries at 9 %, which refuses most retries a flaky-but-healthy host needs.)
+   * @default 0.25
    */
   tokenRatio: number;
 }
@@ -25,7 +29,7 @@ export interface RetryThrottleConfig {
 /** The defaults of {@link RetryThrottleConfig}. */
 export const DEFAULT_RETRY_THROTTLE_CONFIG: Readonly<RetryThrottleConfig> = Object.freeze({
   maxTokens: 10,
-  tokenRatio: 0.1,
+  tokenRatio: 0.25,
 });
 
 /** The gRPC retry-throttling token counter. */

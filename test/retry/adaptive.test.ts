@@ -33,7 +33,7 @@ describe('rejectProbability (Google SRE)', () => {
 describe('AdaptiveThrottle', () => {
   test('counts over a two-minute window that expires', () => {
     const clock = new ManualClock();
-    const throttle = new AdaptiveThrottle({}, { clock });
+    const throttle = new AdaptiveThrottle({ minRequests: 0 }, { clock });
     for (let i = 0; i < 10; i++) throttle.recordRequest();
     throttle.recordAccept();
     assert.deepEqual([throttle.requests, throttle.accepts], [10, 1]);
@@ -48,7 +48,7 @@ describe('AdaptiveThrottle', () => {
   test('shouldShed draws against the probability, and never sheds at 0', () => {
     let draw = 0;
     const clock = new ManualClock({ random: () => draw });
-    const throttle = new AdaptiveThrottle({}, { clock });
+    const throttle = new AdaptiveThrottle({ minRequests: 0 }, { clock });
     assert.equal(throttle.shouldShed(), false, 'no data: never shed, even on a 0 draw');
     for (let i = 0; i < 9; i++) throttle.recordRequest(); // p = 9/10
     draw = 0.89;
@@ -57,7 +57,23 @@ describe('AdaptiveThrottle', () => {
     assert.equal(throttle.shouldShed(), false);
   });
 
+  test('rejects nothing below minRequests, however bad the ratio', () => {
+    const clock = new ManualClock({ random: () => 0 });
+    const throttle = new AdaptiveThrottle({}, { clock });
+    for (let i = 0; i < 19; i++) throttle.recordRequest();
+    assert.equal(
+      throttle.rejectProbability,
+      0,
+      '19 failures of 19 is below the default volume of 20',
+    );
+    assert.equal(throttle.shouldShed(), false);
+    throttle.recordRequest();
+    assert.ok(Math.abs(throttle.rejectProbability - 20 / 21) < 1e-12);
+    assert.equal(throttle.shouldShed(), true);
+  });
+
   test('validates k and windowMs', () => {
+    assert.throws(() => new AdaptiveThrottle({ minRequests: -1 }), /minRequests/);
     assert.throws(() => new AdaptiveThrottle({ k: 0.5 }), /\bk\b/);
     assert.throws(() => new AdaptiveThrottle({ windowMs: -1 }), /windowMs/);
   });
@@ -74,12 +90,12 @@ describe('RetryThrottle (gRPC)', () => {
     assert.equal(throttle.tokens, 5);
     assert.equal(throttle.allowRetry(), false, 'tokens must be above maxTokens / 2');
     throttle.recordSuccess();
-    assert.equal(throttle.tokens, 5.1);
+    assert.equal(throttle.tokens, 5.25);
     assert.equal(throttle.allowRetry(), true);
   });
 
   test('is exact: ten successes at 0.1 earn one token', () => {
-    const throttle = new RetryThrottle();
+    const throttle = new RetryThrottle({ tokenRatio: 0.1 });
     for (let i = 0; i < 3; i++) throttle.recordFailure();
     for (let i = 0; i < 10; i++) throttle.recordSuccess();
     assert.equal(throttle.tokens, 8);
@@ -200,7 +216,7 @@ describe('HostHealth', () => {
   });
 
   test('toJSON is a plain snapshot', () => {
-    const { health } = setup();
+    const { health } = setup({ minRequests: 0 });
     health.recordAttempt();
     health.recordOutcome(false, 20);
     assert.deepEqual(JSON.parse(JSON.stringify(health)), {
