@@ -6,7 +6,7 @@ import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
 import { InvalidRequestError } from '../core/errors.js';
-import { integer, nonNegative, timeout } from '../core/validate.js';
+import { integer, MAX_TIMER_MS, nonNegative, timeout } from '../core/validate.js';
 
 /** Options of a {@link ConnectionPool}. All optional; defaults in {@link DEFAULT_POOL_CONFIG}. */
 export interface PoolConfig {
@@ -86,7 +86,7 @@ export function normalizePoolConfig(user: Partial<PoolConfig> = {}): Readonly<Po
   integer('maxConnections', config.maxConnections, 1);
   integer('maxIdleConnections', config.maxIdleConnections, 0);
   integer('maxTotalConnections', config.maxTotalConnections, 1, true);
-  nonNegative('connectionTimeoutMs', config.connectionTimeoutMs);
+  waitTime('connectionTimeoutMs', config.connectionTimeoutMs);
   timeout('idleTimeoutMs', config.idleTimeoutMs);
   timeout('maxConnectionLifetimeMs', config.maxConnectionLifetimeMs);
   timeout('connectTimeoutMs', config.connectTimeoutMs);
@@ -94,4 +94,17 @@ export function normalizePoolConfig(user: Partial<PoolConfig> = {}): Readonly<Po
     config.maxIdleConnections = config.maxConnections;
   }
   return Object.freeze(config);
+}
+
+/**
+ * A wait in ms that a timer can hold: 0 (fail at once when full) up to
+ * {@link MAX_TIMER_MS}. Past that, Node clamps the delay to 1 ms with a warning, which
+ * would turn a very long wait into an immediate timeout.
+ */
+export function waitTime(name: string, value: unknown): number {
+  nonNegative(name, value);
+  if ((value as number) > MAX_TIMER_MS) {
+    throw new InvalidRequestError(`${name} must be at most ${MAX_TIMER_MS} ms`);
+  }
+  return value as number;
 }

@@ -7,11 +7,11 @@
 import { buildConnector, type Client } from 'undici';
 import { type TimerHandle, unrefTimer } from '../core/clock.js';
 import { AbortError, PoolClosedError, TimeoutError } from '../core/errors.js';
-import { timeout as checkTimeout, nonNegative } from '../core/validate.js';
-import { normalizePoolConfig, type PoolConfig } from './config.js';
+import { timeout as checkTimeout } from '../core/validate.js';
+import { normalizePoolConfig, type PoolConfig, waitTime } from './config.js';
 import { Connection, type ConnectionObserver } from './connection.js';
 import { type HostStats, HostStatsRecorder } from './host-stats.js';
-import { type Origin, parseOrigin } from './origin.js';
+import { type Origin, otherSchemeOf, parseOrigin } from './origin.js';
 
 /** Options of one `acquire` call. */
 export interface AcquireOptions {
@@ -47,11 +47,18 @@ interface Waiter {
   onAbort: (() => void) | undefined;
   connectTimeoutMs: number;
   fresh: boolean;
+  /** Arrival order across all hosts, so room freed under the total limit goes to the oldest. */
+  seq: number;
 }
 
 /** @internal The pool's state for one origin. */
 export interface HostEntry {
   readonly origin: Origin;
+  /**
+   * The key of this host in `stats().hosts`: `host:port`, or the full origin when the
+   * same `host:port` is already known under the other scheme.
+   */
+  readonly key: string;
   readonly stats: HostStatsRecorder;
   /** Idle connections, most recently used last (reuse is LIFO so the rest can expire). */
   readonly idle: Connection[];
@@ -83,12 +90,18 @@ const MAX_QUIET_HOSTS = 1024;
 export class ConnectionPool implements ConnectionObserver {
   /** The normalised configuration in force. */
   readonly config: Readonly<PoolConfig>;
+  /**
+   * Keyed by the full origin, scheme included: `http://h:8443` and `https://h:8443`
+   * share `host:port` but never a connection (else an https URL could be sent in
+   * plain text on a socket opened for http).
+   */
   readonly #hosts = new Map<string, HostEntry>();
   readonly #clientOptions = new Map<number, Client.Options>();
   /** Checked-out connections, so `close()` can end them even if never released. */
   readonly #active = new Set<Connection>();
   #total = 0;
   #waiting = 0;
+  #waiterSeq = 0;
   #closed = false;
   #closing: Promise<void> | undefined;
   #sweep: TimerHandle | undefined;
@@ -125,7 +138,7 @@ export class ConnectionPool implements ConnectionObserver {
       const port = typeof portOrOptions === 'number' ? portOrOptions : undefined;
       const options = (typeof portOrOptions === 'object' ? portOrOptions : maybeOptions) ?? {};
       const origin = parseOrigin(hostOrOrigin, port);
-      const waitMs = nonNegative('timeoutMs', options.timeoutMs ?? this.config.connectionTimeoutMs);
+      const waitMs = waitTime('timeoutMs', options.timeoutMs ?? this.config.connectionTimeoutMs);
       const connectMs = checkTimeout(
         'connectTimeoutMs',
         options.connectTimeoutMs ?? this.config.connectTimeoutMs,
@@ -138,18 +151,20 @@ export class ConnectionPool implements ConnectionObserver {
 
   /** @internal The entry of `origin`, created on first use. */
   host(origin: Origin): HostEntry {
-    let entry = this.#hosts.get(origin.key);
+    let entry = this.#hosts.get(origin.origin);
     if (entry === undefined) {
       if (this.#hosts.size >= MAX_QUIET_HOSTS) this.#forgetQuietHost();
+      const taken = this.#hosts.get(otherSchemeOf(origin))?.key === origin.key;
       entry = {
         origin,
+        key: taken ? `${origin.tls ? 'https' : 'http'}://${origin.key}` : origin.key,
         stats: new HostStatsRecorder(this.config.clock),
         idle: [],
         active: 0,
         waiters: [],
         lastUsed: this.config.clock.now(),
       };
-      this.#hosts.set(origin.key, entry);
+      this.#hosts.set(origin.origin, entry);
     }
     return entry;
   }
@@ -162,20 +177,27 @@ export class ConnectionPool implements ConnectionObserver {
     if (this.#closed) throw new PoolClosedError();
     entry.lastUsed = this.config.clock.now();
     if (!fresh) {
-      const idle = entry.idle;
-      while (idle.length > 0) {
-        const conn = idle.pop()!;
-        if (conn.reusable && !this.#expired(conn)) {
-          place.set(conn, Place.Active);
-          this.#active.add(conn);
-          entry.active++;
-          return conn;
-        }
-        this.#discard(entry, conn);
-      }
+      const conn = this.#takeIdle(entry);
+      if (conn !== undefined) return conn;
     }
     if (entry.waiters.length > 0) return undefined;
     return this.#open(entry, connectTimeoutMs);
+  }
+
+  /** The most recently used idle connection still fit for use, checked out; else undefined. */
+  #takeIdle(entry: HostEntry): Connection | undefined {
+    const idle = entry.idle;
+    while (idle.length > 0) {
+      const conn = idle.pop()!;
+      if (conn.reusable && !this.#expired(conn)) {
+        place.set(conn, Place.Active);
+        this.#active.add(conn);
+        entry.active++;
+        return conn;
+      }
+      this.#discard(entry, conn);
+    }
+    return undefined;
   }
 
   /** @internal acquire() after parsing. */
@@ -210,6 +232,7 @@ export class ConnectionPool implements ConnectionObserver {
         onAbort: undefined,
         connectTimeoutMs,
         fresh,
+        seq: ++this.#waiterSeq,
       };
       const leave = (error: Error): void => {
         const i = entry.waiters.indexOf(waiter);
@@ -311,7 +334,7 @@ export class ConnectionPool implements ConnectionObserver {
    */
   release(connection: Connection): void {
     if (place.get(connection) !== Place.Active) return;
-    const entry = this.#hosts.get(connection.origin.key);
+    const entry = this.#hosts.get(connection.origin.origin);
     if (entry === undefined) {
       place.set(connection, Place.Gone);
       this.#active.delete(connection);
@@ -326,11 +349,13 @@ export class ConnectionPool implements ConnectionObserver {
       this.#serveWaiters();
       return;
     }
-    const waiter = this.#nextWaiter(entry, false);
-    if (waiter !== undefined) {
-      entry.active++;
-      waiter.resolve(connection);
-      return;
+    if (entry.waiters.length > 0 && !this.#owedElsewhere(entry)) {
+      const waiter = this.#nextWaiter(entry, false);
+      if (waiter !== undefined) {
+        entry.active++;
+        waiter.resolve(connection);
+        return;
+      }
     }
     if (entry.idle.length >= this.config.maxIdleConnections) {
       this.#discard(entry, connection);
@@ -342,8 +367,27 @@ export class ConnectionPool implements ConnectionObserver {
     connection.idleSince = this.config.clock.now();
     entry.idle.push(connection);
     this.#armSweep();
-    // A caller waiting for a fresh connection can now have this one's place.
-    if (entry.waiters.length > 0) this.#serveWaiters();
+    // Callers of any host may be waiting for room: one wanting a fresh connection to
+    // this host, or (under maxTotalConnections) one of another host, for whom this
+    // idle connection can be closed. Checking only this host's queue left those
+    // waiting for the next sweep.
+    if (this.#waiting > 0) this.#serveWaiters();
+  }
+
+  /**
+   * True when the total limit is what holds callers back and another host has a caller
+   * waiting longer than this host's first: the freed room is theirs (FIFO across hosts),
+   * else a busy host could starve the others.
+   */
+  #owedElsewhere(entry: HostEntry): boolean {
+    if (this.#waiting === entry.waiters.length) return false;
+    if (this.#total < this.config.maxTotalConnections) return false;
+    const mine = entry.waiters[0]!.seq;
+    for (const other of this.#hosts.values()) {
+      const head = other.waiters[0];
+      if (head !== undefined && head.seq < mine && other !== entry) return true;
+    }
+    return false;
   }
 
   #nextWaiter(entry: HostEntry, freshOk: boolean): Waiter | undefined {
@@ -359,16 +403,37 @@ export class ConnectionPool implements ConnectionObserver {
     return undefined;
   }
 
-  /** After capacity was freed anywhere: open connections for queued callers. */
+  /**
+   * After room was freed anywhere: hands connections to queued callers, the longest
+   * waiting first across hosts, until no more room can be made. O(hosts) per caller
+   * served, and only ever run while someone waits.
+   */
   #serveWaiters(): void {
     if (this.#waiting === 0 || this.#closed) return;
-    for (const entry of this.#hosts.values()) {
-      while (entry.waiters.length > 0) {
-        const conn = this.#open(entry, entry.waiters[0]!.connectTimeoutMs);
-        if (conn === undefined) break;
-        const waiter = this.#nextWaiter(entry, true)!;
-        waiter.resolve(conn);
+    for (;;) {
+      let best: HostEntry | undefined;
+      let bestSeq = Number.POSITIVE_INFINITY;
+      for (const entry of this.#hosts.values()) {
+        const head = entry.waiters[0];
+        if (head === undefined || head.seq >= bestSeq) continue;
+        // A host at its own limit with nothing idle cannot take room freed elsewhere.
+        if (entry.idle.length === 0 && entry.active >= this.config.maxConnections) {
+          continue;
+        }
+        best = entry;
+        bestSeq = head.seq;
       }
+      if (best === undefined) return;
+      const head = best.waiters[0]!;
+      // An idle connection of the host itself is the cheapest room, unless the caller
+      // asked for a fresh one.
+      const conn =
+        (head.fresh ? undefined : this.#takeIdle(best)) ?? this.#open(best, head.connectTimeoutMs);
+      if (conn === undefined) return;
+      best.waiters.shift();
+      this.#waiting--;
+      this.#clearWaiter(head);
+      head.resolve(conn);
     }
   }
 
@@ -392,7 +457,7 @@ export class ConnectionPool implements ConnectionObserver {
   /** @internal A connection's socket closed or failed. */
   connectionClosed(connection: Connection): void {
     if (place.get(connection) !== Place.Idle) return;
-    const entry = this.#hosts.get(connection.origin.key);
+    const entry = this.#hosts.get(connection.origin.origin);
     if (entry === undefined) return;
     this.#discard(entry, connection);
     this.#serveWaiters();
@@ -432,7 +497,7 @@ export class ConnectionPool implements ConnectionObserver {
         entry.stats.inFlight === 0;
       if (quiet && (victim === undefined || entry.lastUsed < victim.lastUsed)) victim = entry;
     }
-    if (victim !== undefined) this.#hosts.delete(victim.origin.key);
+    if (victim !== undefined) this.#hosts.delete(victim.origin.origin);
   }
 
   /** Statistics of every host and the totals, as plain JSON. */
@@ -443,9 +508,9 @@ export class ConnectionPool implements ConnectionObserver {
     let pending = 0;
     let requests = 0;
     let inFlight = 0;
-    for (const [key, entry] of this.#hosts) {
+    for (const entry of this.#hosts.values()) {
       const s = entry.stats.snapshot(entry.active, entry.idle.length, entry.waiters.length);
-      hosts[key] = s;
+      hosts[entry.key] = s;
       active += entry.active;
       idle += entry.idle.length;
       pending += entry.waiters.length;

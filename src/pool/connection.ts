@@ -73,6 +73,8 @@ export class Connection implements ExchangeOwner {
   #alive = true;
   #connected = false;
   #exchange: Exchange | undefined;
+  /** Our own handshake deadline, armed while a request waits for the socket. */
+  #connectTimer: TimerHandle | undefined;
 
   /** @internal Created by the pool. */
   constructor(
@@ -115,6 +117,7 @@ export class Connection implements ExchangeOwner {
   }
 
   #onConnect = (): void => {
+    this.#clearConnectTimer();
     this.#connected = true;
     this.stats.created++;
   };
@@ -131,7 +134,25 @@ export class Connection implements ExchangeOwner {
     this.#markDead();
   };
 
+  /**
+   * undici enforces `connect.timeout` on its coarse timer wheel (ticks of ~0.5 s), so a
+   * 50 ms deadline fired after about a second. This timer, on the injected clock, makes
+   * the deadline exact (and testable); undici's stays as a backstop.
+   */
+  #onConnectTimeout = (): void => {
+    this.#connectTimer = undefined;
+    this.#exchange?.abort(new TimeoutError('connect', this.connectTimeoutMs));
+  };
+
+  #clearConnectTimer(): void {
+    if (this.#connectTimer !== undefined) {
+      this.#clock.clearTimeout(this.#connectTimer);
+      this.#connectTimer = undefined;
+    }
+  }
+
   #markDead(): void {
+    this.#clearConnectTimer();
     if (!this.#alive) return;
     this.#alive = false;
     this.#observer.connectionClosed(this);
@@ -146,6 +167,11 @@ export class Connection implements ExchangeOwner {
     this.requests++;
     this.#exchange = exchange;
     this.stats.requestStarted(request.bodyLength);
+    // Only while there is no socket yet: a request on a kept-alive socket pays nothing.
+    if (!this.#connected && Number.isFinite(this.connectTimeoutMs)) {
+      this.#clearConnectTimer();
+      this.#connectTimer = unrefTimer(this.#clock, this.#onConnectTimeout, this.connectTimeoutMs);
+    }
     const opts: Dispatcher.DispatchOptions = {
       method: request.method as Dispatcher.HttpMethod,
       path: request.path,
@@ -165,6 +191,7 @@ export class Connection implements ExchangeOwner {
 
   /** @internal Exchange callback: record statistics. */
   exchangeEnded(exchange: Exchange, error: SentinelError | undefined, received: number): void {
+    this.#clearConnectTimer();
     const latency = this.#clock.now() - exchange.startedAt;
     this.stats.requestEnded(error === undefined && exchange.status < 500, latency, received);
     // After a failed exchange the socket's state is unknown: never reuse it.

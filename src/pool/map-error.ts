@@ -12,6 +12,9 @@ import {
   TimeoutError,
 } from '../core/errors.js';
 
+/** The brand undici puts on its `HTTPParserError` (the same in every copy of undici). */
+const HTTP_PARSER_ERROR = Symbol.for('undici.error.UND_ERR_HTTP_PARSER');
+
 interface ErrorLike {
   code?: unknown;
   syscall?: unknown;
@@ -64,7 +67,9 @@ export function mapTransportError(
     default:
       break;
   }
-  if (code?.startsWith('HPE_')) {
+  // undici's parser errors carry `HPE_*` codes in principle, but undici 7 looks the code
+  // up in the wrong direction and leaves it undefined; its cross-copy brand is reliable.
+  if (code?.startsWith('HPE_') || (e as Record<symbol, unknown>)[HTTP_PARSER_ERROR] === true) {
     return new ProtocolError(`malformed response: ${message}`, { cause: err });
   }
   if (
