@@ -39,6 +39,12 @@ export class LatencyHistogram {
 
   /** Adds one sample. O(1), no allocation. */
   record(ms: number): void {
+    // One bad sample must not poison the mean forever.
+    if (!(ms >= 0)) {
+      if (ms !== ms) return;
+      ms = 0;
+    }
+    if (ms === Number.POSITIVE_INFINITY) return;
     this.#counts[bucketOf(ms)]!++;
     this.#count++;
     this.#sum += ms;

@@ -27,11 +27,13 @@ export class SlidingWindowCounters {
     this.#buckets = Math.max(1, Math.ceil(windowMs / bucketMs));
     this.#fields = fields;
     this.#counts = new Float64Array(this.#buckets * fields);
-    this.#epochs = new Float64Array(this.#buckets).fill(-1);
+    // NaN marks an empty slot: every number, -1 included, is a real bucket at some time,
+    // since a clock may read below zero (only differences matter).
+    this.#epochs = new Float64Array(this.#buckets).fill(Number.NaN);
   }
 
   #slot(epoch: number): number {
-    const slot = epoch % this.#buckets;
+    const slot = ((epoch % this.#buckets) + this.#buckets) % this.#buckets;
     if (this.#epochs[slot] !== epoch) {
       this.#epochs[slot] = epoch;
       this.#counts.fill(0, slot * this.#fields, (slot + 1) * this.#fields);
@@ -60,6 +62,6 @@ export class SlidingWindowCounters {
   /** Forgets everything. */
   reset(): void {
     this.#counts.fill(0);
-    this.#epochs.fill(-1);
+    this.#epochs.fill(Number.NaN);
   }
 }

@@ -51,6 +51,14 @@ export interface ConnectionResponse {
 
 let nextId = 0;
 
+/** Errors that end a request on our side: they say nothing about the host's health. */
+const NO_VERDICT: ReadonlySet<string> = new Set([
+  'SENTINEL_ABORTED',
+  'SENTINEL_POOL_CLOSED',
+  'SENTINEL_BODY_TOO_LARGE',
+  'SENTINEL_INVALID_REQUEST',
+]);
+
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /** One pooled connection. Get one with `pool.acquire()`, give it back with `pool.release()`. */
@@ -193,7 +201,11 @@ export class Connection implements ExchangeOwner {
   exchangeEnded(exchange: Exchange, error: SentinelError | undefined, received: number): void {
     this.#clearConnectTimer();
     const latency = this.#clock.now() - exchange.startedAt;
-    this.stats.requestEnded(error === undefined && exchange.status < 500, latency, received);
+    this.stats.requestEnded(
+      error === undefined ? exchange.status < 500 : NO_VERDICT.has(error.code) ? undefined : false,
+      latency,
+      received,
+    );
     // After a failed exchange the socket's state is unknown: never reuse it.
     if (error !== undefined) this.#markDead();
     exchange.request.onEnd?.(error);

@@ -29,6 +29,11 @@ export interface HostStats {
     succeeded: number;
     /** Failed with an error or a 5xx status. */
     failed: number;
+    /**
+     * Ended by our side without a verdict on the host: aborted by the caller, cut off at
+     * `maxBodySize`, or ended by `close()`. Counted in `total`, not in the health score.
+     */
+    cancelled: number;
     inFlight: number;
   };
   /** Time from dispatch to the end of the response (to headers for streams), in ms. */
@@ -55,6 +60,7 @@ export class HostStatsRecorder {
   total = 0;
   succeeded = 0;
   failed = 0;
+  cancelled = 0;
   inFlight = 0;
   bytesSent = 0;
   bytesReceived = 0;
@@ -71,9 +77,14 @@ export class HostStatsRecorder {
     this.bytesSent += bytesSent;
   }
 
-  requestEnded(success: boolean, latencyMs: number, bytesReceived: number): void {
+  /** @param success - the host served it (true), failed it (false), or neither (undefined) */
+  requestEnded(success: boolean | undefined, latencyMs: number, bytesReceived: number): void {
     this.inFlight--;
     this.bytesReceived += bytesReceived;
+    if (success === undefined) {
+      this.cancelled++;
+      return;
+    }
     this.latency.record(latencyMs);
     this.#window.add(REQUESTS);
     if (success) {
@@ -99,6 +110,7 @@ export class HostStatsRecorder {
         total: this.total,
         succeeded: this.succeeded,
         failed: this.failed,
+        cancelled: this.cancelled,
         inFlight: this.inFlight,
       },
       latency: { p50: latency.p50, p90: latency.p90, p99: latency.p99, mean: latency.mean },

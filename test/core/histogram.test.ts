@@ -112,3 +112,17 @@ describe('LatencyHistogram', () => {
     assert.equal(h.summary().max, 3);
   });
 });
+
+describe('LatencyHistogram with bad samples', () => {
+  test('ignores NaN and Infinity, and clamps negatives to 0', () => {
+    const h = new LatencyHistogram();
+    h.record(10);
+    h.record(Number.NaN);
+    h.record(Number.POSITIVE_INFINITY);
+    h.record(-5);
+    const s = h.summary();
+    assert.equal(s.count, 2);
+    assert.equal(s.mean, 5);
+    assert.equal(s.max, 10);
+  });
+});

@@ -101,3 +101,17 @@ describe('SlidingWindowCounters', () => {
     assert.equal(w.sum(0), 0);
   });
 });
+
+describe('SlidingWindowCounters at negative clock readings', () => {
+  test('counts while the clock reads below zero, and across zero', () => {
+    const clock = new ManualClock({ now: -5000 });
+    const window = new SlidingWindowCounters(clock, 10_000, 1000, 1);
+    window.add(0, 2);
+    assert.equal(window.sum(0), 2);
+    clock.advance(6000);
+    window.add(0);
+    assert.equal(window.sum(0), 3);
+    clock.advance(9000);
+    assert.equal(window.sum(0), 1, 'the first bucket has left the window');
+  });
+});

@@ -65,7 +65,7 @@ describe('pool.stats()', () => {
     const host = pool.stats().hosts[key]!;
     const expected: HostStats = {
       connections: { active: 0, idle: 1, pending: 0, created: 1, closed: 0 },
-      requests: { total: 4, succeeded: 3, failed: 1, inFlight: 0 },
+      requests: { total: 4, succeeded: 3, failed: 1, cancelled: 0, inFlight: 0 },
       latency: host.latency, // checked below, within the histogram's bucket error
       bytes: { sent: 6, received },
       health: { score: 0.75, state: 'degraded', ejectedUntil: null },
