@@ -30,6 +30,7 @@ import {
 import type { RetryEngine } from '../retry/index.js';
 import { Call } from './call.js';
 import { ACCEPT_ENCODING, codingOf, decompressBuffer, decompressStream } from './decompress.js';
+import { type ClientEvent, EventHub } from './events.js';
 import {
   type ClientOptions,
   DEFAULT_REQUEST_OPTIONS,
@@ -98,6 +99,7 @@ export class HttpClient {
   readonly #headers: string[];
   readonly #plainHeaders: string[];
   readonly #resilience: Resilience;
+  readonly #events = new EventHub();
   readonly #clock: Clock;
   readonly #calls = new Set<Call>();
   #closed = false;
@@ -127,7 +129,7 @@ export class HttpClient {
     }
     this.#headers = defaultHeaderList(headers, ACCEPT_ENCODING);
     this.#plainHeaders = defaultHeaderList(headers, undefined);
-    this.#resilience = new Resilience(options, this.#clock);
+    this.#resilience = new Resilience(options, this.#clock, this.#events);
     if (pool instanceof ConnectionPool) {
       this.pool = pool;
       this.#ownsPool = false;
@@ -403,11 +405,35 @@ export class HttpClient {
             },
             previousDelay,
           );
-          if (decision.retry && this.#resilience.allowRetry(guard)) {
-            discard(outcome);
-            previousDelay = decision.delayMs;
-            await call.delay(decision.delayMs);
-            continue;
+          if (decision.retry) {
+            const refused = this.#resilience.refuseRetry(guard);
+            if (refused === undefined) {
+              if (this.#events.active) {
+                this.#events.emit({
+                  type: 'retry',
+                  method: request.method,
+                  url: request.url.href,
+                  attempt: attempt + 1,
+                  delayMs: decision.delayMs,
+                  retryAfterMs: decision.retryAfterMs,
+                  status,
+                  error,
+                });
+              }
+              discard(outcome);
+              previousDelay = decision.delayMs;
+              await call.delay(decision.delayMs);
+              continue;
+            }
+            if (this.#events.active) {
+              this.#events.emit({
+                type: 'retry-refused',
+                method: request.method,
+                url: request.url.href,
+                attempt: attempt + 1,
+                by: refused,
+              });
+            }
           }
         }
       }
@@ -520,11 +546,19 @@ export class HttpClient {
     // A streamed body is still arriving: its connection is released when it ends
     // (#streamEnded). The outcome is judged at headers, where the status is known.
     if ((!stream || res.error !== undefined) && res.conn !== undefined) this.pool.release(res.conn);
-    this.#resilience.settle(
-      guard,
-      { status: res.result?.status, error: res.error },
-      this.#clock.now() - started,
-    );
+    const duration = this.#clock.now() - started;
+    this.#resilience.settle(guard, { status: res.result?.status, error: res.error }, duration);
+    if (this.#events.active) {
+      this.#events.emit({
+        type: 'attempt',
+        method: request.method,
+        url: request.url.href,
+        attempt: call.attempts,
+        status: res.result?.status,
+        error: res.error,
+        durationMs: duration,
+      });
+    }
     return res;
   }
 
@@ -552,6 +586,20 @@ export class HttpClient {
     let body = outcome.body ?? Buffer.alloc(0);
     if (coding !== undefined) body = await decompressBuffer(body, coding, opts.maxBodySize);
     return new HttpResponse(init, body);
+  }
+
+  /**
+   * Subscribes to what the client does: every attempt's outcome, retries and their
+   * delays, retries refused by the budget or throttle, breaker transitions. Listeners run
+   * synchronously; keep them cheap.
+   * @returns the function that unsubscribes
+   * @example
+   * ```ts
+   * const off = client.onEvent((e) => { if (e.type === 'retry') log(e.attempt, e.delayMs); });
+   * ```
+   */
+  onEvent(listener: (event: ClientEvent) => void): () => void {
+    return this.#events.subscribe(listener);
   }
 
   /** Figures of the pool, retries, breakers and host health, as plain JSON. */

@@ -1,3 +1,10 @@
+export type {
+  AttemptEvent,
+  BreakerEvent,
+  ClientEvent,
+  RetryEvent,
+  RetryRefusedEvent,
+} from './events.js';
 export { type ClientStats, HttpClient, type RequestInit } from './http-client.js';
 export {
   type ClientOptions,

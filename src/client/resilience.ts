@@ -20,6 +20,7 @@ import {
   type RetryConfig,
   RetryEngine,
 } from '../retry/index.js';
+import type { EventHub } from './events.js';
 import type { ClientOptions } from './options.js';
 
 const MAX_HOSTS = 1024;
@@ -67,8 +68,11 @@ export class Resilience {
   rejectedByBreaker = 0;
   shed = 0;
 
-  constructor(options: ClientOptions, clock: Clock) {
+  readonly #events: EventHub;
+
+  constructor(options: ClientOptions, clock: Clock, events: EventHub) {
     this.#clock = clock;
+    this.#events = events;
     const retry = options.retry;
     if (retry === false) this.engine = undefined;
     else if (retry instanceof RetryEngine) this.engine = retry;
@@ -127,6 +131,9 @@ export class Resilience {
             ? undefined
             : new HostHealth(this.#healthConfig, { clock: this.#clock }),
       };
+      guard.breaker?.onStateChange((to, from) => {
+        if (this.#events.active) this.#events.emit({ type: 'breaker', host: key, from, to });
+      });
       this.#hosts.set(key, guard);
     }
     return guard;
@@ -169,18 +176,21 @@ export class Resilience {
     return outcome;
   }
 
-  /** May a retry the policy allows be made? Spends budget when yes. */
-  allowRetry(guard: HostGuard): boolean {
+  /**
+   * May a retry the policy allows be made? Spends budget when yes; otherwise says who
+   * refused.
+   */
+  refuseRetry(guard: HostGuard): 'throttle' | 'budget' | undefined {
     if (guard.health !== undefined && !guard.health.allowRetry()) {
       this.refusedByThrottle++;
-      return false;
+      return 'throttle';
     }
     if (this.budget !== undefined && !this.budget.tryWithdraw()) {
       this.refusedByBudget++;
-      return false;
+      return 'budget';
     }
     this.retries++;
-    return true;
+    return undefined;
   }
 
   #forgetQuietHost(): void {
