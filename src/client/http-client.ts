@@ -2,8 +2,9 @@
  * HttpClient: request building, the attempt pipeline, redirects and responses. Pooling
  * lives in `pool/`, retry decisions in `retry/`; this file only composes them:
  *
- * resolve origin -> breaker allows? -> pool acquire -> exchange -> release
- *   -> record outcome (stats, health, breaker) -> retry decision -> delay -> again
+ * resolve target (origin, or upstream name -> backend picked by its balancer)
+ *   -> breaker of that host allows? -> pool acquire -> exchange -> release
+ *   -> record outcome (stats, health, breaker, upstream) -> retry decision -> delay -> again
  */
 import { type BodyInit, NO_BODY } from '../core/body.js';
 import { type Clock, systemClock } from '../core/clock.js';
@@ -19,13 +20,15 @@ import {
 } from '../core/errors.js';
 import { type HeadersInit, headersFromRaw, rawHeader } from '../core/headers.js';
 import type { BodyStream } from '../pool/body-stream.js';
-import type { ExchangeResult } from '../pool/exchange.js';
+import type { Exchange, ExchangeResult } from '../pool/exchange.js';
 import {
+  type Backend,
   type Connection,
   ConnectionPool,
   type Origin,
   type PoolStats,
   parseOrigin,
+  type Upstream,
 } from '../pool/index.js';
 import type { RetryEngine } from '../retry/index.js';
 import { Call } from './call.js';
@@ -33,6 +36,7 @@ import { ACCEPT_ENCODING, codingOf, decompressBuffer, decompressStream } from '.
 import { type ClientEvent, EventHub } from './events.js';
 import {
   type ClientOptions,
+  checkUpstreams,
   DEFAULT_REQUEST_OPTIONS,
   type RequestOptions,
   type ResolvedOptions,
@@ -47,6 +51,14 @@ import {
   type RetryStats,
 } from './resilience.js';
 import { HttpResponse, type ResponseInit, StreamingResponse, type Timings } from './response.js';
+import {
+  addUpstreams,
+  type BackendPick,
+  endPick,
+  pickBackend,
+  rttOf,
+  verdictOf,
+} from './upstream-pick.js';
 
 /** A request for {@link HttpClient.request} and {@link HttpClient.stream}. */
 export interface RequestInit extends RequestOptions {
@@ -67,12 +79,15 @@ export interface ClientStats {
 }
 
 /** What one attempt produced: a response (body read, or streaming) or an error. */
-interface AttemptResult {
+interface AttemptResult extends BackendPick {
   result: ExchangeResult | undefined;
-  error: SentinelError | undefined;
   conn: Connection | undefined;
   queuedMs: number;
   body: Buffer | BodyStream | undefined;
+  /** A streamed body ended before the attempt read its result; the attempt ends the pick. */
+  streamEnded: boolean;
+  /** That body's verdict on the backend. */
+  streamVerdict: boolean | undefined;
 }
 
 const NO_BODY_STATUS = (status: number, method: string): boolean =>
@@ -102,16 +117,31 @@ export class HttpClient {
   readonly #events = new EventHub();
   readonly #clock: Clock;
   readonly #calls = new Set<Call>();
+  /** Upstreams this client added to a pool it shares, removed again by close(). */
+  readonly #lentUpstreams: readonly string[];
   #closed = false;
 
-  /** @throws {InvalidRequestError} when an option is invalid */
+  /**
+   * @throws {InvalidRequestError} when an option is invalid, or an upstream's name is
+   *   already taken in a shared `pool`
+   */
   constructor(options: ClientOptions = {}) {
     if (typeof options !== 'object' || options === null) {
       throw new InvalidRequestError('client options must be an object');
     }
     this.#clock = options.clock ?? systemClock;
-    const { baseUrl, headers, pool, retry, circuitBreaker, retryBudget, adaptive, clock, ...rest } =
-      options;
+    const {
+      baseUrl,
+      headers,
+      pool,
+      retry,
+      circuitBreaker,
+      retryBudget,
+      adaptive,
+      clock,
+      upstreams,
+      ...rest
+    } = options;
     this.#defaults = resolveOptions(
       DEFAULT_REQUEST_OPTIONS,
       rest.attemptTimeout === undefined && rest.timeout !== undefined
@@ -130,7 +160,13 @@ export class HttpClient {
     this.#headers = defaultHeaderList(headers, ACCEPT_ENCODING);
     this.#plainHeaders = defaultHeaderList(headers, undefined);
     this.#resilience = new Resilience(options, this.#clock, this.#events);
+    const definitions = checkUpstreams(upstreams);
     if (pool instanceof ConnectionPool) {
+      for (const { name } of definitions) {
+        if (pool.upstream(name) !== undefined) {
+          throw new InvalidRequestError(`the shared pool already has an upstream ${name}`);
+        }
+      }
       this.pool = pool;
       this.#ownsPool = false;
     } else {
@@ -141,6 +177,8 @@ export class HttpClient {
       });
       this.#ownsPool = true;
     }
+    this.#lentUpstreams = this.#ownsPool ? [] : definitions.map((d) => d.name);
+    addUpstreams(this.pool, definitions);
   }
 
   /** GET `url`. */
@@ -361,9 +399,16 @@ export class HttpClient {
     body: Buffer | undefined;
     timings: Omit<Timings, 'total'>;
   }> {
-    const origin = parseOrigin(request.url);
-    const guard = this.#resilience.host(origin.key);
+    const target = parseOrigin(request.url);
+    const upstream = this.pool.upstreamFor(target);
+    let origin: Origin | undefined;
+    let guard: HostGuard | undefined;
+    if (upstream === undefined) {
+      origin = target;
+      guard = this.#resilience.host(origin.key);
+    }
     let previousDelay: number | undefined;
+    let failed: Backend | undefined;
     for (let attempt = 0; ; attempt++) {
       const outcome = await this.#attempt(
         call,
@@ -372,8 +417,12 @@ export class HttpClient {
         stream,
         origin,
         guard,
+        upstream,
+        failed,
         attempt === 0,
       );
+      // Only read by a retry, which follows a failure: the next pick passes it over.
+      failed = outcome.backend;
       if (call.abortError !== undefined) {
         discard(outcome);
         throw call.abortError;
@@ -406,7 +455,7 @@ export class HttpClient {
             previousDelay,
           );
           if (decision.retry) {
-            const refused = this.#resilience.refuseRetry(guard);
+            const refused = this.#resilience.refuseRetry(outcome.guard);
             if (refused === undefined) {
               if (this.#events.active) {
                 this.#events.emit({
@@ -449,16 +498,22 @@ export class HttpClient {
   }
 
   /**
-   * One attempt: breaker, acquire, exchange, release, record. Errors are returned, not
-   * thrown, so the retry loop sees them all in one place.
+   * One attempt: target, breaker, acquire, exchange, release, record. Errors are
+   * returned, not thrown, so the retry loop sees them all in one place.
+   *
+   * For an upstream (`origin` and `guard` undefined) the target is the backend its
+   * balancer picks, passing over `failed`; that pick ends in exactly one record or
+   * cancel: here, or for a stream that reached headers, when its body ends.
    */
   async #attempt(
     call: Call,
     request: PreparedRequest,
     opts: Readonly<ResolvedOptions>,
     stream: boolean,
-    origin: Origin,
-    guard: HostGuard,
+    origin: Origin | undefined,
+    guard: HostGuard | undefined,
+    upstream: Upstream | undefined,
+    failed: Backend | undefined,
     first: boolean,
   ): Promise<AttemptResult> {
     const res: AttemptResult = {
@@ -467,27 +522,51 @@ export class HttpClient {
       conn: undefined,
       queuedMs: 0,
       body: undefined,
+      guard,
+      upstream,
+      backend: undefined,
+      picked: false,
+      streamEnded: false,
+      streamVerdict: undefined,
     };
-    try {
-      this.#resilience.admit(origin.key, guard, first);
-    } catch (err) {
-      res.error = err as SentinelError;
-      return res;
+    if (upstream === undefined) {
+      try {
+        this.#resilience.admit(origin!.key, guard!, first);
+      } catch (err) {
+        res.error = err as SentinelError;
+        return res;
+      }
+    } else {
+      pickBackend(this.#resilience, upstream, failed, first, res);
+      if (res.error !== undefined) {
+        // No backend to pick is a failed attempt (retryable, like a refused
+        // connection); refusals by every breaker are no attempt at all.
+        if (res.error.code !== 'SENTINEL_CIRCUIT_OPEN') {
+          call.attempts++;
+          this.#attemptEnded(request, call, res, 0);
+        }
+        return res;
+      }
+      origin = res.backend!.origin;
+      guard = res.guard;
     }
     call.startAttempt(opts.attemptTimeout);
     const started = this.#clock.now();
-    const entry = this.pool.host(origin);
+    const entry = this.pool.host(origin!);
     let fresh = false;
+    // When the request went out, on the pool's clock (the backend's RTT); -1 before.
+    let sentAt = -1;
     try {
       for (;;) {
         // The transparent resend below gets one more go on a fresh connection.
         let conn: Connection | undefined;
+        sentAt = -1;
         const acquireStart = this.#clock.now();
         conn = this.pool.tryTake(entry, opts.connectTimeout, fresh);
         if (conn === undefined) {
           try {
             conn = await this.pool.acquireOrigin(
-              origin,
+              origin!,
               this.pool.config.connectionTimeoutMs,
               opts.connectTimeout,
               fresh,
@@ -499,7 +578,10 @@ export class HttpClient {
         }
         res.queuedMs = this.#clock.now() - acquireStart;
         res.conn = conn;
-        const exchange = conn.exchange({
+        // `let`, not `const`: onEnd can run inside conn.exchange() (a dispatch that
+        // throws), before the assignment.
+        let exchange: Exchange | undefined;
+        exchange = conn.exchange({
           method: request.method,
           path: pathOf(request.url),
           headers: request.headers,
@@ -508,8 +590,11 @@ export class HttpClient {
           maxBodySize: opts.maxBodySize,
           stream,
           idleTimeoutMs: Number.isFinite(opts.attemptTimeout) ? opts.attemptTimeout : 300_000,
-          onEnd: stream ? () => this.#streamEnded(call, conn!) : undefined,
+          onEnd: stream
+            ? (error) => this.#streamEnded(call, conn!, res, exchange, error)
+            : undefined,
         });
+        sentAt = exchange.startedAt;
         call.exchanging(exchange);
         try {
           res.result = await exchange.promise;
@@ -545,25 +630,59 @@ export class HttpClient {
     }
     // A streamed body is still arriving: its connection is released when it ends
     // (#streamEnded). The outcome is judged at headers, where the status is known.
-    if ((!stream || res.error !== undefined) && res.conn !== undefined) this.pool.release(res.conn);
-    const duration = this.#clock.now() - started;
-    this.#resilience.settle(guard, { status: res.result?.status, error: res.error }, duration);
-    if (this.#events.active) {
-      this.#events.emit({
-        type: 'attempt',
-        method: request.method,
-        url: request.url.href,
-        attempt: call.attempts,
-        status: res.result?.status,
-        error: res.error,
-        durationMs: duration,
-      });
+    if (!stream || res.error !== undefined) {
+      // A pick that sent nothing (acquire timed out or was aborted) is cancelled; one
+      // that failed took as long as it took to fail.
+      if (res.picked) {
+        endPick(
+          res,
+          sentAt < 0 ? undefined : verdictOf(res.result?.status ?? 0, res.error),
+          res.result === undefined ? this.pool.config.clock.now() - sentAt : rttOf(res.result),
+        );
+      }
+      if (res.conn !== undefined) this.pool.release(res.conn);
+    } else if (res.picked && res.streamEnded) {
+      endPick(res, res.streamVerdict, rttOf(res.result!));
     }
+    const duration = this.#clock.now() - started;
+    this.#resilience.settle(guard!, { status: res.result?.status, error: res.error }, duration);
+    this.#attemptEnded(request, call, res, duration);
     return res;
   }
 
-  #streamEnded(call: Call, conn: Connection): void {
+  #attemptEnded(request: PreparedRequest, call: Call, res: AttemptResult, ms: number): void {
+    if (!this.#events.active) return;
+    this.#events.emit({
+      type: 'attempt',
+      method: request.method,
+      url: request.url.href,
+      attempt: call.attempts,
+      status: res.result?.status,
+      error: res.error,
+      durationMs: ms,
+    });
+  }
+
+  #streamEnded(
+    call: Call,
+    conn: Connection,
+    res: AttemptResult,
+    exchange: Exchange | undefined,
+    error: SentinelError | undefined,
+  ): void {
     this.pool.release(conn);
+    // Before headers the attempt itself ends the pick (a resend on a fresh connection
+    // may still follow). A body that ended before the attempt read its result (all of
+    // it came at once) is left to the attempt too: only the result has the round trip.
+    if (res.picked && exchange?.responseStarted === true) {
+      const verdict = verdictOf(exchange.status, error);
+      if (res.result !== undefined) {
+        endPick(res, verdict, rttOf(res.result));
+      } else {
+        res.streamEnded = true;
+        res.streamVerdict = verdict;
+      }
+    }
     call.onStreamEnd?.();
   }
 
@@ -616,6 +735,7 @@ export class HttpClient {
     if (this.#closed) return;
     this.#closed = true;
     for (const call of this.#calls) call.abort(new PoolClosedError('the client was closed'));
+    for (const name of this.#lentUpstreams) this.pool.removeUpstream(name);
     if (this.#ownsPool) await this.pool.close();
   }
 
@@ -630,7 +750,7 @@ export class HttpClient {
  */
 function timingsOf(queued: number, result: ExchangeResult): Omit<Timings, 'total'> {
   const connect = result.reused ? 0 : result.connectMs;
-  return { queued, connect, ttfb: Math.max(0, result.ttfbMs - result.connectMs) };
+  return { queued, connect, ttfb: rttOf(result) };
 }
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);

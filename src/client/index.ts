@@ -8,6 +8,7 @@ export type {
 export { type ClientStats, HttpClient, type RequestInit } from './http-client.js';
 export {
   type ClientOptions,
+  type ClientUpstreamOptions,
   DEFAULT_REQUEST_OPTIONS,
   type RequestOptions,
 } from './options.js';

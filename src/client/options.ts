@@ -3,10 +3,11 @@
  * are checked. Per-request options are merged over the client's once per call.
  */
 import type { Clock } from '../core/clock.js';
-import { InvalidRequestError } from '../core/errors.js';
+import { InvalidRequestError, isSentinelError } from '../core/errors.js';
 import type { HeadersInit } from '../core/headers.js';
 import { timeout as checkTimeout, integer, nonNegative } from '../core/validate.js';
-import type { ConnectionPool, PoolConfig } from '../pool/index.js';
+import type { BackendSpec, ConnectionPool, PoolConfig, UpstreamOptions } from '../pool/index.js';
+import { checkUpstream } from '../pool/upstream-registry.js';
 import type {
   CircuitBreakerConfig,
   HostHealthConfig,
@@ -68,6 +69,15 @@ export interface RequestOptions {
   idempotencyKey?: string | true;
 }
 
+/**
+ * One upstream of `ClientOptions.upstreams`: its backends and the options of
+ * `pool.addUpstream`.
+ */
+export interface ClientUpstreamOptions extends Partial<UpstreamOptions> {
+  /** Origins such as `'http://10.0.0.1:8080'`, or `{ origin, weight }`. */
+  backends: readonly BackendSpec[];
+}
+
 /** Options of a {@link HttpClient}. */
 export interface ClientOptions extends Omit<RequestOptions, 'signal' | 'idempotencyKey' | 'retry'> {
   /** Relative request URLs are resolved against it. */
@@ -94,6 +104,21 @@ export interface ClientOptions extends Omit<RequestOptions, 'signal' | 'idempote
   adaptive?: Partial<HostHealthConfig> | false;
   /** Source of time and randomness; tests pass a fake one. */
   clock?: Clock;
+  /**
+   * Named sets of backends, added to the client's pool with `pool.addUpstream`: a
+   * request to `http://<name>/path` goes to the backend the upstream's balancer picks.
+   * All are checked before any is added, so a bad one fails the constructor before a
+   * health check is sent. Added to a shared `pool` too (a name it already has is an
+   * error), and removed from it again by `client.close()`.
+   * @example
+   * ```ts
+   * const client = new HttpClient({
+   *   upstreams: { api: { backends: ['http://10.0.0.1:8080', 'http://10.0.0.2:8080'] } },
+   * });
+   * await client.get('http://api/users');
+   * ```
+   */
+  upstreams?: Record<string, ClientUpstreamOptions>;
 }
 
 /** The request options in force for one call, all present. */
@@ -174,4 +199,46 @@ export function resolveOptions(
 function bool(name: string, value: unknown): boolean {
   if (typeof value !== 'boolean') throw new InvalidRequestError(`${name} must be a boolean`);
   return value;
+}
+
+/** One checked entry of `ClientOptions.upstreams`, ready for `pool.addUpstream`. */
+export interface CheckedUpstream {
+  /** Lower-cased. */
+  name: string;
+  backends: readonly BackendSpec[];
+  options: Partial<UpstreamOptions>;
+}
+
+/**
+ * Checks every entry of `ClientOptions.upstreams` before any is created, so a bad one
+ * fails the constructor before a health check of a good one has been sent.
+ *
+ * @throws {InvalidRequestError} naming the upstream and what is wrong with it
+ */
+export function checkUpstreams(upstreams: unknown): CheckedUpstream[] {
+  if (upstreams === undefined) return [];
+  if (typeof upstreams !== 'object' || upstreams === null || Array.isArray(upstreams)) {
+    throw new InvalidRequestError('upstreams must be an object: { name: { backends, ... } }');
+  }
+  const checked: CheckedUpstream[] = [];
+  const names = new Set<string>();
+  for (const [name, spec] of Object.entries(upstreams as Record<string, unknown>)) {
+    if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) {
+      throw new InvalidRequestError(`upstreams.${name} must be an object with backends`);
+    }
+    const { backends, ...options } = spec as ClientUpstreamOptions;
+    let key: string;
+    try {
+      key = checkUpstream(name, backends, options);
+    } catch (err) {
+      if (!isSentinelError(err)) throw err;
+      throw new InvalidRequestError(`upstreams.${name}: ${err.message}`, { cause: err });
+    }
+    if (names.has(key)) {
+      throw new InvalidRequestError(`upstreams has ${key} twice (names ignore case)`);
+    }
+    names.add(key);
+    checked.push({ name: key, backends, options });
+  }
+  return checked;
 }

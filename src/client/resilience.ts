@@ -39,7 +39,10 @@ export interface RetryStats {
   refusedByBudget: number;
   /** Retries refused because the host's retry throttle was at or below half. */
   refusedByThrottle: number;
-  /** Calls refused without an attempt because the host's breaker was open. */
+  /**
+   * Attempts kept from a host because its breaker was open. For an upstream each
+   * backend passed over counts, though the attempt may have gone to another backend.
+   */
   rejectedByBreaker: number;
   /** First attempts shed locally by adaptive throttling. */
   shed: number;
@@ -142,9 +145,12 @@ export class Resilience {
   /**
    * May an attempt go to this host? Throws `CircuitOpenError` when the breaker refuses.
    * Every admitted attempt must be followed by exactly one {@link settle}.
+   *
+   * @param deposit - count the call in the retry budget: once per call, so false when
+   *   an upstream's first attempt tries a second backend
    */
-  admit(key: string, guard: HostGuard, firstAttempt: boolean): void {
-    if (firstAttempt) this.budget?.deposit();
+  admit(key: string, guard: HostGuard, firstAttempt: boolean, deposit = firstAttempt): void {
+    if (deposit) this.budget?.deposit();
     const breaker = guard.breaker;
     if (breaker !== undefined && !breaker.tryAcquire()) {
       this.rejectedByBreaker++;
@@ -178,10 +184,11 @@ export class Resilience {
 
   /**
    * May a retry the policy allows be made? Spends budget when yes; otherwise says who
-   * refused.
+   * refused. `guard` is the host that failed; undefined when no host was reached (an
+   * upstream had no backend to pick), which only the budget can refuse.
    */
-  refuseRetry(guard: HostGuard): 'throttle' | 'budget' | undefined {
-    if (guard.health !== undefined && !guard.health.allowRetry()) {
+  refuseRetry(guard: HostGuard | undefined): 'throttle' | 'budget' | undefined {
+    if (guard?.health !== undefined && !guard.health.allowRetry()) {
       this.refusedByThrottle++;
       return 'throttle';
     }

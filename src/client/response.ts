@@ -34,7 +34,12 @@ abstract class ResponseBase {
   readonly status: number;
   /** The reason phrase, as sent by the server. */
   readonly statusText: string;
-  /** The final URL, after redirects. */
+  /**
+   * The final URL, after redirects. For a request through an upstream it keeps the
+   * upstream's name as its host (`http://api/users`), not the backend that answered:
+   * it is the URL the caller asked for, and relative redirects resolve against it, so
+   * they go through the upstream too.
+   */
   readonly url: string;
   /** Whether at least one redirect was followed. */
   readonly redirected: boolean;

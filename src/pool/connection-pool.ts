@@ -2,7 +2,8 @@
  * The connection pool: per-host limits, a FIFO wait queue, idle eviction, maximum
  * lifetime, discard-on-error and per-host statistics. Connections are undici `Client`s
  * with one socket each; the pool, not undici, decides which one a caller gets, so
- * limits and statistics are exact.
+ * limits and statistics are exact. Multi-backend upstreams are registered here too: a
+ * host that is an upstream's name is resolved to one of its backends.
  */
 import { buildConnector, type Client } from 'undici';
 import { type TimerHandle, unrefTimer } from '../core/clock.js';
@@ -12,6 +13,8 @@ import { normalizePoolConfig, type PoolConfig, waitTime } from './config.js';
 import { Connection, type ConnectionObserver } from './connection.js';
 import { type HostStats, HostStatsRecorder } from './host-stats.js';
 import { type Origin, otherSchemeOf, parseOrigin } from './origin.js';
+import type { BackendSpec, Upstream, UpstreamOptions, UpstreamStats } from './upstream/index.js';
+import { UpstreamRegistry } from './upstream-registry.js';
 
 /** Options of one `acquire` call. */
 export interface AcquireOptions {
@@ -37,6 +40,8 @@ export interface PoolStats {
     inFlight: number;
   };
   hosts: Record<string, HostStats>;
+  /** Every upstream by name (`{}` when there are none). */
+  upstreams: Record<string, UpstreamStats>;
 }
 
 interface Waiter {
@@ -86,6 +91,20 @@ const MAX_QUIET_HOSTS = 1024;
  * try { const res = await conn.request('GET', '/data'); } finally { pool.release(conn); }
  * await pool.close();
  * ```
+ * @example Spreading requests over backends
+ * ```ts
+ * const pool = new ConnectionPool();
+ * pool.addUpstream('api', ['http://10.0.0.1:8080', 'http://10.0.0.2:8080'], {
+ *   healthCheck: { path: '/healthz' },
+ * });
+ * const conn = await pool.acquire('api');
+ * try {
+ *   const res = await conn.request('GET', '/data');
+ *   pool.recordUpstream(conn, res.status < 500);
+ * } finally {
+ *   pool.release(conn);
+ * }
+ * ```
  */
 export class ConnectionPool implements ConnectionObserver {
   /** The normalised configuration in force. */
@@ -106,11 +125,13 @@ export class ConnectionPool implements ConnectionObserver {
   #closing: Promise<void> | undefined;
   #sweep: TimerHandle | undefined;
   readonly #sweepMs: number;
+  readonly #upstreams: UpstreamRegistry;
 
   /** @throws {InvalidRequestError} when an option is out of range */
   constructor(config: Partial<PoolConfig> = {}) {
     this.config = normalizePoolConfig(config);
     this.#sweepMs = Math.max(1, Math.min(1000, this.config.idleTimeoutMs / 2));
+    this.#upstreams = new UpstreamRegistry(this);
   }
 
   /** True once `close()` has been called. */
@@ -122,10 +143,17 @@ export class ConnectionPool implements ConnectionObserver {
    * Gets a connection to `host:port` (port 443 means TLS), an origin such as
    * `https://host:port`, or a URL. Waits in a FIFO queue when the host is at its limit.
    *
-   * @throws {InvalidRequestError} bad host, port or option, before any I/O
+   * A host that is the name of an upstream ({@link addUpstream}), alone (`acquire('api')`)
+   * or in an origin (`acquire('http://api')`), gets a connection to the backend its
+   * balancer picks. That pick stays open until {@link recordUpstream} gives its outcome
+   * or {@link release} ends it without one.
+   *
+   * @throws {InvalidRequestError} bad host, port or option, before any I/O; for an
+   *   upstream, a port or an `https:` origin with plain-http backends
    * @throws {TimeoutError} phase `acquire` when no connection frees up in time
    * @throws {PoolClosedError} once the pool is closed
    * @throws {AbortError} when `options.signal` aborts
+   * @throws {ConnectionError} every backend of the upstream is failing its health checks
    */
   acquire(host: string, port: number, options?: AcquireOptions): Promise<Connection>;
   acquire(origin: string | URL, options?: AcquireOptions): Promise<Connection>;
@@ -137,16 +165,102 @@ export class ConnectionPool implements ConnectionObserver {
     try {
       const port = typeof portOrOptions === 'number' ? portOrOptions : undefined;
       const options = (typeof portOrOptions === 'object' ? portOrOptions : maybeOptions) ?? {};
-      const origin = parseOrigin(hostOrOrigin, port);
+      const upstream =
+        this.#upstreams.size === 0 ? undefined : this.#upstreamOf(hostOrOrigin, port);
+      const origin = upstream === undefined ? parseOrigin(hostOrOrigin, port) : undefined;
       const waitMs = waitTime('timeoutMs', options.timeoutMs ?? this.config.connectionTimeoutMs);
       const connectMs = checkTimeout(
         'connectTimeoutMs',
         options.connectTimeoutMs ?? this.config.connectTimeoutMs,
       );
-      return this.acquireOrigin(origin, waitMs, connectMs, options.fresh === true, options.signal);
+      const fresh = options.fresh === true;
+      if (upstream !== undefined) {
+        return this.#upstreams.acquire(upstream, waitMs, connectMs, fresh, options.signal);
+      }
+      return this.acquireOrigin(origin!, waitMs, connectMs, fresh, options.signal);
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  /** The upstream `acquire`'s arguments name, if any. */
+  #upstreamOf(hostOrOrigin: string | URL, port: number | undefined): Upstream | undefined {
+    // A bare name is no origin at all; look it up before the URL parser refuses it.
+    if (typeof hostOrOrigin === 'string' && port === undefined) {
+      const named = this.#upstreams.get(hostOrOrigin);
+      if (named !== undefined) return named;
+    }
+    return this.#upstreams.route(parseOrigin(hostOrOrigin, port));
+  }
+
+  /**
+   * Registers a named set of backends. From now on a request whose URL host is `name`
+   * (`http://name/path`), and `acquire(name)`, go to the backend its balancer picks, with
+   * passive outlier ejection on and active health checks if `options.healthCheck` is
+   * given (they start at once and send `GET path` through this pool). The name shadows
+   * any real host of that name for this pool's callers.
+   *
+   * @param backends - origins such as `'http://10.0.0.1:8080'`, or `{ origin, weight }`
+   * @returns the upstream, for its figures and backends
+   * @throws {InvalidRequestError} bad name, backend or option, or `name` is already taken
+   * @throws {PoolClosedError} once the pool is closed
+   * @example
+   * ```ts
+   * pool.addUpstream('api', ['http://10.0.0.1:8080', { origin: 'http://10.0.0.2:8080', weight: 2 }], {
+   *   strategy: 'least-connections',
+   *   healthCheck: { path: '/healthz', intervalMs: 5000 },
+   * });
+   * ```
+   */
+  addUpstream(
+    name: string,
+    backends: readonly BackendSpec[],
+    options?: Partial<UpstreamOptions>,
+  ): Upstream {
+    return this.#upstreams.add(name, backends, options);
+  }
+
+  /**
+   * Stops an upstream's health checks and forgets it: its name is an ordinary host
+   * again. Picks still out may be recorded or released as usual.
+   * @returns false when there was no upstream of that name
+   */
+  removeUpstream(name: string): boolean {
+    return this.#upstreams.remove(name);
+  }
+
+  /** The upstream registered as `name` (any case), if any. */
+  upstream(name: string): Upstream | undefined {
+    return this.#upstreams.get(name);
+  }
+
+  /**
+   * Gives the outcome of the request sent on a connection from `acquire(upstreamName)`,
+   * which is what passive outlier ejection and the latency-aware balancers learn from.
+   * Call it before {@link release}; a pick released without an outcome is cancelled
+   * (no ejection, no latency sample), which is right for an aborted request and loses
+   * the lesson otherwise.
+   *
+   * @param success - false for a 5xx or a failed exchange (connection, protocol, timeout)
+   * @param rttMs - the round trip; by default the time since the connection was handed over
+   * @returns false when the connection carries no open pick (not from an upstream,
+   *   already recorded, or released)
+   * @throws {TypeError} `success` is not a boolean
+   */
+  recordUpstream(connection: Connection, success: boolean, rttMs?: number): boolean {
+    if (typeof success !== 'boolean') throw new TypeError('success must be a boolean');
+    return this.#upstreams.record(connection, success, rttMs);
+  }
+
+  /**
+   * @internal The upstream a request to `origin` goes through, or undefined for a real
+   * host. The client's hot path: one size check when no upstream is registered, one
+   * lookup by host name otherwise.
+   * @throws {InvalidRequestError} the origin names a port, or is https with plain-http backends
+   */
+  upstreamFor(origin: Origin): Upstream | undefined {
+    if (this.#upstreams.size === 0) return undefined;
+    return this.#upstreams.route(origin);
   }
 
   /** @internal The entry of `origin`, created on first use. */
@@ -334,6 +448,7 @@ export class ConnectionPool implements ConnectionObserver {
    */
   release(connection: Connection): void {
     if (place.get(connection) !== Place.Active) return;
+    if (this.#upstreams.openLeases > 0) this.#upstreams.release(connection);
     const entry = this.#hosts.get(connection.origin.origin);
     if (entry === undefined) {
       place.set(connection, Place.Gone);
@@ -517,19 +632,33 @@ export class ConnectionPool implements ConnectionObserver {
       requests += s.requests.total;
       inFlight += s.requests.inFlight;
     }
+    const upstreams = this.#upstreams.size === 0 ? {} : this.#upstreams.stats();
+    for (const name in upstreams) {
+      for (const backend of upstreams[name]!.backends) {
+        if (backend.ejectedUntil === null) continue;
+        const entry = this.#hosts.get(backend.origin);
+        if (entry === undefined) continue;
+        // One origin may serve in several upstreams: it is out until the last lets it back.
+        const health = hosts[entry.key]!.health;
+        health.ejectedUntil = Math.max(health.ejectedUntil ?? 0, backend.ejectedUntil);
+      }
+    }
     return {
       totals: { connections: this.#total, active, idle, pending, requests, inFlight },
       hosts,
+      upstreams,
     };
   }
 
   /**
    * Closes the pool: queued callers fail with `PoolClosedError`, idle connections close
-   * now, connections in use close once their current request ends. Idempotent.
+   * now, connections in use close once their current request ends, upstreams stop their
+   * health checks and refuse further picks. Idempotent.
    */
   close(): Promise<void> {
     if (this.#closing !== undefined) return this.#closing;
     this.#closed = true;
+    this.#upstreams.close();
     if (this.#sweep !== undefined) {
       this.config.clock.clearTimeout(this.#sweep);
       this.#sweep = undefined;

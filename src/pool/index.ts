@@ -8,3 +8,18 @@ export {
 export { type AcquireOptions, ConnectionPool, type PoolStats } from './connection-pool.js';
 export type { HostHealthState, HostStats } from './host-stats.js';
 export { type Origin, parseOrigin } from './origin.js';
+export {
+  Backend,
+  type BackendSpec,
+  type BackendStats,
+  DEFAULT_HEALTH_CHECK,
+  DEFAULT_OUTLIER_DETECTION,
+  DEFAULT_UPSTREAM_OPTIONS,
+  type HealthCheckOptions,
+  type OutlierDetectionOptions,
+  STRATEGIES,
+  type Strategy,
+  Upstream,
+  type UpstreamOptions,
+  type UpstreamStats,
+} from './upstream/index.js';

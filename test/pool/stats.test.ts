@@ -14,11 +14,12 @@ afterEach(async () => {
 });
 
 describe('pool.stats()', () => {
-  test('a fresh pool reports empty totals and no hosts', () => {
+  test('a fresh pool reports empty totals, no hosts and no upstreams', () => {
     pool = new ConnectionPool();
     assert.deepEqual(pool.stats(), {
       totals: { connections: 0, active: 0, idle: 0, pending: 0, requests: 0, inFlight: 0 },
       hosts: {},
+      upstreams: {},
     });
   });
 

@@ -82,9 +82,13 @@ export class Upstream {
   #closed = false;
   /** The time of the pick in progress, read by the predicates below. */
   #now = 0;
+  /** What the pick in progress should pass over, read by the predicates below. */
+  #avoid: Backend | ReadonlySet<Backend> | undefined;
   // Built once so that a pick allocates no closure.
   readonly #available = (b: Backend): boolean => b.healthy && !b.isEjected(this.#now);
   readonly #notFailingChecks = (b: Backend): boolean => b.healthy;
+  readonly #availableNotAvoided = (b: Backend): boolean => this.#available(b) && !this.#avoided(b);
+  readonly #notFailingNotAvoided = (b: Backend): boolean => b.healthy && !this.#avoided(b);
 
   /**
    * Starts active health checks at once when they are on.
@@ -133,10 +137,14 @@ export class Upstream {
    * Chooses the backend for one request and counts it in flight. Never an unhealthy
    * backend; never an ejected one unless the upstream is in panic.
    *
+   * @param avoid - a backend (or set of them) to pass over when any other is usable:
+   *   a retry avoids the backend that just failed, a caller whose breaker refused one
+   *   asks for another. When no other is usable the pick is made as if none were avoided,
+   *   so an avoided backend may still come back; the caller decides what to do with it.
    * @throws {PoolClosedError} after {@link close}
    * @throws {ConnectionError} when every backend is failing its active health checks
    */
-  pick(): Backend {
+  pick(avoid?: Backend | ReadonlySet<Backend>): Backend {
     if (this.#closed) throw new PoolClosedError(`upstream ${this.name} is closed`);
     const now = this.#clock.now();
     this.#now = now;
@@ -147,7 +155,16 @@ export class Upstream {
       );
     }
     const panic = inPanic(available, this.backends.length, this.#panicThreshold);
-    const backend = this.#balancer.pick(
+    let backend: Backend | undefined;
+    if (avoid !== undefined) {
+      this.#avoid = avoid;
+      backend = this.#balancer.pick(
+        this.backends,
+        panic ? this.#notFailingNotAvoided : this.#availableNotAvoided,
+      );
+      this.#avoid = undefined;
+    }
+    backend ??= this.#balancer.pick(
       this.backends,
       panic ? this.#notFailingChecks : this.#available,
     );
@@ -221,6 +238,11 @@ export class Upstream {
   close(): void {
     this.#closed = true;
     this.#checker?.stop();
+  }
+
+  #avoided(b: Backend): boolean {
+    const avoid = this.#avoid;
+    return avoid === b || (avoid !== undefined && !(avoid instanceof Backend) && avoid.has(b));
   }
 
   /** Backends passing health checks, and those of them not ejected. O(backends). */
