@@ -15,10 +15,22 @@ export type { BodyInit } from './core/body.js';
 export { type Clock, ManualClock, systemClock } from './core/clock.js';
 export * from './core/errors.js';
 export type { HeadersInit } from './core/headers.js';
-export { ConnectionPool, type HostStats, type PoolConfig, type PoolStats } from './pool/index.js';
+export {
+  type BackendSpec,
+  ConnectionPool,
+  type HostStats,
+  type PoolConfig,
+  type PoolStats,
+  type Strategy,
+  Upstream,
+  type UpstreamOptions,
+  type UpstreamStats,
+} from './pool/index.js';
 export {
   CircuitBreaker,
   type CircuitBreakerConfig,
+  HostHealth,
+  type HostHealthConfig,
   RetryBudget,
   type RetryBudgetConfig,
   type RetryConfig,
