@@ -128,6 +128,10 @@ const CLIENTS: Array<[string, (url: string) => Promise<number>]> = [
   ['http-sentinel (defaults)', (url) => sentinel(url, {})],
   ['http-sentinel, breaker off', (url) => sentinel(url, { circuitBreaker: false })],
   [
+    'http-sentinel, budget only (breaker+adaptive off)',
+    (url) => sentinel(url, { circuitBreaker: false, adaptive: false }),
+  ],
+  [
     'http-sentinel, budget+adaptive off',
     (url) => sentinel(url, { retryBudget: false, adaptive: false }),
   ],
