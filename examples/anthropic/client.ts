@@ -137,10 +137,7 @@ export class AnthropicClient {
       shouldRetry: obeyShouldRetryHeader,
     });
     this.#ownsHttp = options.client === undefined;
-    // Adaptive retry is off: http-sentinel's HostHealth.allowRetry() draws against the SRE
-    // reject probability with no minimum volume, so the first failure of a new host is
-    // retried only half the time. The breaker and the retry budget still apply.
-    this.http = options.client ?? new HttpClient({ timeout: this.#timeout, adaptive: false });
+    this.http = options.client ?? new HttpClient({ timeout: this.#timeout });
   }
 
   /**

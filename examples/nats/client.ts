@@ -144,8 +144,9 @@ export class NatsJetStreamClient {
         timeout: this.#timeout,
         pool: { maxConnections: 64, maxIdleConnections: 64 },
         circuitBreaker: { consecutiveFailures: 50, minimumRequests: 50 },
-        // Off: HostHealth.allowRetry() refuses a new host's first retries at random (the
-        // SRE draw has no minimum volume), and its 10 tokens stop retries after 5 lost answers.
+        // Off: the host's retry throttle stops retries once failures outweigh successes
+        // (10 tokens, -1 per failure), so a burst of lost answers would end retries just
+        // when idempotent publishing needs them; the gateway stored those messages.
         adaptive: false,
       });
   }
