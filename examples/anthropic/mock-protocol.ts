@@ -182,7 +182,9 @@ function checkCommon(body: Record<string, unknown>): Check {
 export function validateCountTokens(body: unknown): Validation<CountTokensRequest> {
   if (!isRecord(body)) return { ok: false, message: 'body: Input should be a JSON object' };
   const message = checkCommon(body);
-  return message ? { ok: false, message } : { ok: true, value: body as unknown as CountTokensRequest };
+  return message
+    ? { ok: false, message }
+    : { ok: true, value: body as unknown as CountTokensRequest };
 }
 
 /** Validates a `POST /v1/messages` body under the given API version. */
