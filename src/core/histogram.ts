@@ -41,7 +41,7 @@ export class LatencyHistogram {
   record(ms: number): void {
     // One bad sample must not poison the mean forever.
     if (!(ms >= 0)) {
-      if (ms !== ms) return;
+      if (Number.isNaN(ms)) return;
       ms = 0;
     }
     if (ms === Number.POSITIVE_INFINITY) return;
