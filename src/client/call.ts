@@ -4,35 +4,54 @@
  * `client.close()` can end it at once, wherever it is.
  */
 import type { Clock, TimerHandle } from '../core/clock.js';
+import { DeadlineEntry, type DeadlineQueue } from '../core/deadlines.js';
 import { AbortError, type SentinelError, TimeoutError } from '../core/errors.js';
 import type { Exchange } from '../pool/exchange.js';
 
-export class Call {
+/**
+ * One call. It is the entry of its current attempt's deadline in the client's
+ * {@link DeadlineQueue}: arming a deadline per attempt allocates nothing.
+ */
+export class Call extends DeadlineEntry {
   readonly clock: Clock;
   readonly startedAt: number;
   /** Clock time the whole call must end by (Infinity for none). */
   readonly deadlineAt: number;
   /** The first reason the call was ended from outside, if any. */
   abortError: SentinelError | undefined;
+  /** The error that ended the current attempt from outside (its deadline), if any. */
+  attemptError: SentinelError | undefined;
   /** Attempts made so far, the first attempt of each redirect hop included. */
   attempts = 0;
   /** Redirects followed so far. */
   redirects = 0;
   /** Set when a streamed response is handed to the caller: runs when its body ends. */
   onStreamEnd: (() => void) | undefined;
+  readonly #timeoutMs: number;
+  readonly #deadlines: DeadlineQueue;
   #exchange: Exchange | undefined;
   #acquire: AbortController | undefined;
   #delay: { timer: TimerHandle; reject: (err: SentinelError) => void } | undefined;
-  #attemptTimer: TimerHandle | undefined;
+  /** Whether the armed deadline is the whole call's (else the attempt's own). */
   #attemptTotal = false;
   #attemptMs = 0;
   readonly #signal: AbortSignal | undefined;
   readonly #onSignal: (() => void) | undefined;
 
-  constructor(clock: Clock, timeoutMs: number, signal: AbortSignal | undefined) {
+  /** @param now - the clock reading the call starts at */
+  constructor(
+    clock: Clock,
+    deadlines: DeadlineQueue,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+    now: number,
+  ) {
+    super();
     this.clock = clock;
-    this.startedAt = clock.now();
-    this.deadlineAt = this.startedAt + timeoutMs;
+    this.#deadlines = deadlines;
+    this.#timeoutMs = timeoutMs;
+    this.startedAt = now;
+    this.deadlineAt = now + timeoutMs;
     if (signal !== undefined) {
       this.#signal = signal;
       this.#onSignal = () => this.abort(new AbortError(signal.reason));
@@ -67,52 +86,49 @@ export class Call {
   /**
    * Arms the deadline of one attempt: the sooner of `attemptTimeoutMs` and the call's
    * remaining time, reported with the phase that actually ran out.
+   *
+   * @param now - the clock reading the attempt starts at
    */
-  startAttempt(attemptTimeoutMs: number): void {
+  startAttempt(attemptTimeoutMs: number, now: number): void {
     this.attempts++;
-    const remaining = this.remaining();
+    const remaining = this.deadlineAt - now;
     const total = remaining <= attemptTimeoutMs;
     const ms = total ? remaining : attemptTimeoutMs;
     if (!Number.isFinite(ms)) return;
     if (ms <= 0) {
-      this.abort(new TimeoutError('total', this.deadlineAt - this.startedAt));
+      this.abort(new TimeoutError('total', this.#timeoutMs));
       return;
     }
     this.#attemptTotal = total;
     this.#attemptMs = attemptTimeoutMs;
-    this.#attemptTimer = this.clock.setTimeout(this.#onAttemptTimeout, ms);
-    this.#attemptTimer.unref?.();
+    // Grouped by the timeout that set the deadline, so that each group's deadlines come
+    // in nearly the order they are added (see DeadlineQueue).
+    if (total) this.#deadlines.add(this, this.deadlineAt, this.#timeoutMs, now);
+    else this.#deadlines.add(this, now + attemptTimeoutMs, attemptTimeoutMs, now);
   }
 
-  // One function per call rather than one per attempt; it reads what the attempt armed.
-  readonly #onAttemptTimeout = (): void => {
-    this.#attemptTimer = undefined;
+  /** The armed deadline passed. */
+  onDeadline(): void {
     if (this.#attemptTotal) {
-      this.abort(new TimeoutError('total', this.deadlineAt - this.startedAt));
+      this.abort(new TimeoutError('total', this.#timeoutMs));
     } else {
       // An attempt deadline ends this attempt only; the call may retry.
       this.#abortAttempt(new TimeoutError('attempt', this.#attemptMs));
     }
-  };
+  }
 
   /** The attempt's deadline no longer applies (a stream reached headers). */
   stopAttemptTimer(): void {
-    if (this.#attemptTimer !== undefined) {
-      this.clock.clearTimeout(this.#attemptTimer);
-      this.#attemptTimer = undefined;
-    }
+    this.#deadlines.remove(this);
   }
 
   /** The attempt is over. */
   endAttempt(): void {
-    this.stopAttemptTimer();
+    this.#deadlines.remove(this);
     this.#exchange = undefined;
     this.#acquire = undefined;
     this.attemptError = undefined;
   }
-
-  /** The error that ended the current attempt from outside (its deadline), if any. */
-  attemptError: SentinelError | undefined;
 
   #abortAttempt(error: SentinelError): void {
     this.attemptError = error;

@@ -8,6 +8,7 @@
  */
 import { type BodyInit, NO_BODY } from '../core/body.js';
 import { type Clock, systemClock } from '../core/clock.js';
+import { DeadlineQueue } from '../core/deadlines.js';
 import {
   AbortError,
   ConnectionError,
@@ -20,6 +21,7 @@ import {
 } from '../core/errors.js';
 import { type HeadersInit, headersFromRaw, rawHeader } from '../core/headers.js';
 import type { BodyStream } from '../pool/body-stream.js';
+import type { HostEntry } from '../pool/connection-pool.js';
 import type { Exchange, ExchangeResult } from '../pool/exchange.js';
 import {
   type Backend,
@@ -27,7 +29,6 @@ import {
   ConnectionPool,
   type Origin,
   type PoolStats,
-  parseOrigin,
   type Upstream,
 } from '../pool/index.js';
 import type { RetryEngine } from '../retry/index.js';
@@ -42,15 +43,22 @@ import {
   type ResolvedOptions,
   resolveOptions,
 } from './options.js';
-import { defaultHeaderList, type PreparedRequest, pathOf, prepareRequest } from './prepare.js';
-import { isRedirect, nextHop } from './redirect.js';
+import {
+  defaultHeaderList,
+  type PreparedRequest,
+  prepareRequest,
+  type RequestTarget,
+  TargetCache,
+  targetOf,
+} from './prepare.js';
+import { isRedirect, nextHop, type RedirectHop } from './redirect.js';
 import {
   type HostGuard,
   type HostResilienceStats,
   Resilience,
   type RetryStats,
 } from './resilience.js';
-import { HttpResponse, type ResponseInit, StreamingResponse, type Timings } from './response.js';
+import { HttpResponse, type ResponseInit, StreamingResponse } from './response.js';
 import {
   addUpstreams,
   type BackendPick,
@@ -78,16 +86,45 @@ export interface ClientStats {
   hosts: Record<string, HostResilienceStats>;
 }
 
-/** What one attempt produced: a response (body read, or streaming) or an error. */
-interface AttemptResult extends BackendPick {
-  result: ExchangeResult | undefined;
-  conn: Connection | undefined;
-  queuedMs: number;
-  body: Buffer | BodyStream | undefined;
+/** One attempt of a call: where it goes, what it holds, what came back. */
+class Attempt implements BackendPick {
+  error: SentinelError | undefined = undefined;
+  guard: HostGuard | undefined;
+  readonly upstream: Upstream | undefined;
+  backend: Backend | undefined = undefined;
+  picked = false;
+  /** Where the attempt goes: for an upstream, known once the backend is picked. */
+  origin: Origin | undefined;
+  /** The pool's entry of that origin. */
+  entry: HostEntry | undefined = undefined;
+  /** Client clock time the attempt started. */
+  readonly startedAt: number;
+  /** Client clock time it ended (a stream: at headers). */
+  endedAt = 0;
+  conn: Connection | undefined = undefined;
+  /** The exchange sent (the last one, after a resend); undefined while none is. */
+  exchange: Exchange | undefined = undefined;
+  result: ExchangeResult | undefined = undefined;
+  /** ms spent waiting for a connection (0 when one was free at once). */
+  queuedMs = 0;
+  /** Sent again on a fresh connection: the kept-alive one had been closed by the server. */
+  fresh = false;
   /** A streamed body ended before the attempt read its result; the attempt ends the pick. */
-  streamEnded: boolean;
+  streamEnded = false;
   /** That body's verdict on the backend. */
-  streamVerdict: boolean | undefined;
+  streamVerdict: boolean | undefined = undefined;
+
+  constructor(
+    origin: Origin | undefined,
+    guard: HostGuard | undefined,
+    upstream: Upstream | undefined,
+    startedAt: number,
+  ) {
+    this.origin = origin;
+    this.guard = guard;
+    this.upstream = upstream;
+    this.startedAt = startedAt;
+  }
 }
 
 const NO_BODY_STATUS = (status: number, method: string): boolean =>
@@ -109,13 +146,17 @@ export class HttpClient {
   /** The pool the client's requests go through. */
   readonly pool: ConnectionPool;
   readonly #ownsPool: boolean;
-  readonly #baseUrl: URL | undefined;
+  readonly #targets: TargetCache;
   readonly #defaults: Readonly<ResolvedOptions>;
   readonly #headers: string[];
   readonly #plainHeaders: string[];
   readonly #resilience: Resilience;
   readonly #events = new EventHub();
   readonly #clock: Clock;
+  /** Whether the pool runs on the client's clock, so that one reading serves both. */
+  readonly #sameClock: boolean;
+  /** The deadlines of the calls' attempts. */
+  readonly #deadlines: DeadlineQueue;
   readonly #calls = new Set<Call>();
   /** Upstreams this client added to a pool it shares, removed again by close(). */
   readonly #lentUpstreams: readonly string[];
@@ -148,15 +189,18 @@ export class HttpClient {
         ? { ...rest, attemptTimeout: rest.timeout }
         : rest,
     );
+    let base: URL | undefined;
     if (baseUrl !== undefined) {
       try {
-        this.#baseUrl = new URL(baseUrl);
+        base = new URL(baseUrl);
       } catch (cause) {
         throw new InvalidRequestError(`invalid baseUrl ${JSON.stringify(String(baseUrl))}`, {
           cause,
         });
       }
     }
+    this.#targets = new TargetCache(base);
+    this.#deadlines = new DeadlineQueue(this.#clock);
     this.#headers = defaultHeaderList(headers, ACCEPT_ENCODING);
     this.#plainHeaders = defaultHeaderList(headers, undefined);
     this.#resilience = new Resilience(options, this.#clock, this.#events);
@@ -177,6 +221,7 @@ export class HttpClient {
       });
       this.#ownsPool = true;
     }
+    this.#sameClock = this.pool.config.clock === this.#clock;
     this.#lentUpstreams = this.#ownsPool ? [] : definitions.map((d) => d.name);
     addUpstreams(this.pool, definitions);
   }
@@ -276,6 +321,15 @@ export class HttpClient {
     return this.#run(method, url, headers, body, json, options, false) as Promise<HttpResponse>;
   }
 
+  /**
+   * One call: the request prepared, then attempts (retried as the policy, the budget and
+   * the deadlines allow) and redirect hops until a response stands.
+   *
+   * A call that succeeds at once awaits nothing but its exchange: an attempt is begun
+   * (#begin) and ended (#end) by synchronous methods, and what is slow only when it
+   * happens (waiting for a connection, a resend, a retry delay, a redirect, decoding)
+   * awaits only then.
+   */
   async #run(
     method: string,
     url: string | URL,
@@ -299,7 +353,7 @@ export class HttpClient {
       let request = prepareRequest(
         method,
         url,
-        this.#baseUrl,
+        this.#targets,
         defaults,
         headers,
         body,
@@ -309,32 +363,72 @@ export class HttpClient {
       if (request instanceof Promise) request = await request;
       // Before the call exists, so an aborted call touches neither pool nor host state.
       if (signal?.aborted) throw new AbortError(signal.reason);
-      call = new Call(this.#clock, opts.timeout, signal);
+      call = new Call(this.#clock, this.#deadlines, opts.timeout, signal, this.#clock.now());
       this.#calls.add(call);
       let redirected = false;
       for (let hops = 0; ; hops++) {
-        const outcome = await this.#withRetries(call, request, opts, engine, stream);
-        const { result } = outcome;
+        const target: RequestTarget = request.target;
+        const upstream = this.pool.upstreamFor(target.origin);
+        // A host is the same for every attempt of a hop; an upstream picks a backend each time.
+        const origin = upstream === undefined ? target.origin : undefined;
+        const guard = origin === undefined ? undefined : this.#resilience.host(origin.key);
+        let att: Attempt;
+        let previousDelay: number | undefined;
+        let failed: Backend | undefined;
+        for (let n = 0; ; n++) {
+          // The call's first attempt starts when the call does: no second clock reading.
+          const now = hops === 0 && n === 0 ? call.startedAt : this.#clock.now();
+          att = new Attempt(origin, guard, upstream, now);
+          if (this.#begin(call, request, opts, stream, att, failed, n === 0)) {
+            if (att.exchange !== undefined) {
+              try {
+                att.result = await att.exchange.promise;
+              } catch (err) {
+                await this.#send(call, request, opts, stream, att, err as SentinelError);
+              }
+            } else if (att.error === undefined) {
+              await this.#send(call, request, opts, stream, att, undefined);
+            }
+            this.#end(call, request, stream, att);
+          }
+          // Only read by a retry, which follows a failure: the next pick passes it over.
+          failed = att.backend;
+          if (call.abortError !== undefined) {
+            discard(att);
+            throw call.abortError;
+          }
+          const delay = this.#retryDelay(call, request, engine, att, n, previousDelay);
+          if (delay === undefined) break;
+          discard(att);
+          previousDelay = delay;
+          await call.delay(delay);
+        }
+        if (att.error !== undefined) throw att.error;
+        const result = att.result!;
+        const source = stream ? (result.body as BodyStream) : undefined;
         if (opts.maxRedirects > 0 && isRedirect(result.status)) {
           const location = rawHeader(result.rawHeaders, 'location');
-          const hop = nextHop(
-            request.url,
-            request.method,
-            result.status,
-            location,
-            request.headers,
-            request.body.replayable,
-            request.body.data !== null,
-          );
+          const hop: RedirectHop | undefined =
+            location === undefined
+              ? undefined
+              : nextHop(
+                  new URL(target.href),
+                  request.method,
+                  result.status,
+                  location,
+                  request.headers,
+                  request.body.replayable,
+                  request.body.data !== null,
+                );
           if (hop !== undefined) {
             if (hops >= opts.maxRedirects) {
-              if (outcome.stream !== undefined) outcome.stream.cancel();
+              source?.cancel();
               throw new ProtocolError(`more than ${opts.maxRedirects} redirects`);
             }
-            if (outcome.stream !== undefined) await drain(outcome.stream);
+            if (source !== undefined) await drain(source);
             request = {
               method: hop.method,
-              url: hop.url,
+              target: targetOf(hop.url),
               headers: hop.headers,
               body: hop.keepBody ? request.body : NO_BODY,
               idempotencyKey: request.idempotencyKey,
@@ -348,17 +442,25 @@ export class HttpClient {
           status: result.status,
           statusText: result.statusText,
           rawHeaders: result.rawHeaders,
-          url: request.url.href,
+          url: target.href,
           redirected,
           attempts: call.reportedAttempts,
-          timings: { ...outcome.timings, total: this.#clock.now() - call.startedAt },
+          timings: {
+            queued: att.queuedMs,
+            // The exchange measures from dispatch; the caller reads `connect` as 0 on a
+            // reused socket and `ttfb` from when the request went out, as the docs say.
+            connect: result.reused ? 0 : result.connectMs,
+            ttfb: rttOf(result),
+            total: att.endedAt - call.startedAt,
+          },
         };
-        const response = await this.#respond(init, outcome, request.method, opts);
+        let response = this.#respond(init, result, request.method, opts);
+        if (response instanceof Promise) response = await response;
         if (opts.throwHttpErrors && response.status >= 400) {
           if (response instanceof StreamingResponse) response.cancel();
           throw new HttpStatusError(response, { attempts: call.reportedAttempts });
         }
-        if (outcome.stream !== undefined) {
+        if (source !== undefined) {
           // The call ends with its body: the caller's signal and close() still apply.
           handedOver = true;
           const handed = call;
@@ -366,7 +468,7 @@ export class HttpClient {
             handed.finish();
             this.#calls.delete(handed);
           };
-          if (outcome.stream.settled) finish();
+          if (source.settled) finish();
           else call.onStreamEnd = finish;
         }
         return response;
@@ -386,279 +488,285 @@ export class HttpClient {
     }
   }
 
-  /** Attempts until one succeeds or the policy, budget or deadline says stop. */
-  async #withRetries(
-    call: Call,
-    request: PreparedRequest,
-    opts: Readonly<ResolvedOptions>,
-    engine: RetryEngine | undefined,
-    stream: boolean,
-  ): Promise<{
-    result: ExchangeResult;
-    stream: BodyStream | undefined;
-    body: Buffer | undefined;
-    timings: Omit<Timings, 'total'>;
-  }> {
-    const target = parseOrigin(request.url);
-    const upstream = this.pool.upstreamFor(target);
-    let origin: Origin | undefined;
-    let guard: HostGuard | undefined;
-    if (upstream === undefined) {
-      origin = target;
-      guard = this.#resilience.host(origin.key);
-    }
-    let previousDelay: number | undefined;
-    let failed: Backend | undefined;
-    for (let attempt = 0; ; attempt++) {
-      const outcome = await this.#attempt(
-        call,
-        request,
-        opts,
-        stream,
-        origin,
-        guard,
-        upstream,
-        failed,
-        attempt === 0,
-      );
-      // Only read by a retry, which follows a failure: the next pick passes it over.
-      failed = outcome.backend;
-      if (call.abortError !== undefined) {
-        discard(outcome);
-        throw call.abortError;
-      }
-      const status = outcome.result?.status;
-      const error = outcome.error;
-      if (
-        engine !== undefined &&
-        !(error !== undefined && error.code === 'SENTINEL_CIRCUIT_OPEN')
-      ) {
-        const mightRetry =
-          error !== undefined ||
-          engine.config.statusCodes.has(status!) ||
-          engine.config.shouldRetry !== undefined;
-        if (mightRetry) {
-          const decision = engine.decide(
-            {
-              attempt,
-              method: request.method,
-              idempotencyKey: request.idempotencyKey,
-              replayable: request.body.replayable,
-              error,
-              status,
-              headers:
-                outcome.result === undefined
-                  ? undefined
-                  : headersFromRaw(outcome.result.rawHeaders),
-              remainingMs: call.remaining(),
-            },
-            previousDelay,
-          );
-          if (decision.retry) {
-            const refused = this.#resilience.refuseRetry(outcome.guard);
-            if (refused === undefined) {
-              if (this.#events.active) {
-                this.#events.emit({
-                  type: 'retry',
-                  method: request.method,
-                  url: request.url.href,
-                  attempt: attempt + 1,
-                  delayMs: decision.delayMs,
-                  retryAfterMs: decision.retryAfterMs,
-                  status,
-                  error,
-                });
-              }
-              discard(outcome);
-              previousDelay = decision.delayMs;
-              await call.delay(decision.delayMs);
-              continue;
-            }
-            if (this.#events.active) {
-              this.#events.emit({
-                type: 'retry-refused',
-                method: request.method,
-                url: request.url.href,
-                attempt: attempt + 1,
-                by: refused,
-              });
-            }
-          }
-        }
-      }
-      if (error !== undefined) throw error;
-      return {
-        result: outcome.result!,
-        stream:
-          outcome.body !== undefined && !Buffer.isBuffer(outcome.body) ? outcome.body : undefined,
-        body: Buffer.isBuffer(outcome.body) ? outcome.body : undefined,
-        timings: timingsOf(outcome.queuedMs, outcome.result!),
-      };
-    }
+  /** The pool clock's reading matching `now` on the client's clock. */
+  #poolNow(now: number): number {
+    return this.#sameClock ? now : this.pool.config.clock.now();
   }
 
   /**
-   * One attempt: target, breaker, acquire, exchange, release, record. Errors are
-   * returned, not thrown, so the retry loop sees them all in one place.
+   * Begins an attempt: picks the backend (for an upstream), asks its breaker, arms the
+   * attempt's deadline and, when a connection is free at once, sends the request. The
+   * caller then awaits `att.exchange.promise`, or {@link #send} when there was no free
+   * connection.
    *
-   * For an upstream (`origin` and `guard` undefined) the target is the backend its
-   * balancer picks, passing over `failed`; that pick ends in exactly one record or
-   * cancel: here, or for a stream that reached headers, when its body ends.
+   * For an upstream the pick passes over `failed`; it then ends in exactly one record or
+   * cancel: in #end, or for a stream that reached headers, when its body ends.
+   *
+   * @returns false when the attempt was refused before it began (open breaker, no
+   *   backend to pick): `att.error` says why, and there is nothing to end
    */
-  async #attempt(
+  #begin(
     call: Call,
     request: PreparedRequest,
     opts: Readonly<ResolvedOptions>,
     stream: boolean,
-    origin: Origin | undefined,
-    guard: HostGuard | undefined,
-    upstream: Upstream | undefined,
+    att: Attempt,
     failed: Backend | undefined,
     first: boolean,
-  ): Promise<AttemptResult> {
-    const res: AttemptResult = {
-      result: undefined,
-      error: undefined,
-      conn: undefined,
-      queuedMs: 0,
-      body: undefined,
-      guard,
-      upstream,
-      backend: undefined,
-      picked: false,
-      streamEnded: false,
-      streamVerdict: undefined,
-    };
-    if (upstream === undefined) {
+  ): boolean {
+    if (att.upstream === undefined) {
       try {
-        this.#resilience.admit(origin!.key, guard!, first);
+        this.#resilience.admit(att.origin!.key, att.guard!, first, first, att.startedAt);
       } catch (err) {
-        res.error = err as SentinelError;
-        return res;
+        att.error = err as SentinelError;
+        return false;
       }
     } else {
-      pickBackend(this.#resilience, upstream, failed, first, res);
-      if (res.error !== undefined) {
+      pickBackend(this.#resilience, att.upstream, failed, first, att, att.startedAt);
+      if (att.error !== undefined) {
         // No backend to pick is a failed attempt (retryable, like a refused
         // connection); refusals by every breaker are no attempt at all.
-        if (res.error.code !== 'SENTINEL_CIRCUIT_OPEN') {
+        if (att.error.code !== 'SENTINEL_CIRCUIT_OPEN') {
           call.attempts++;
-          this.#attemptEnded(request, call, res, 0);
+          this.#attemptEnded(request, call, att, 0);
         }
-        return res;
+        return false;
       }
-      origin = res.backend!.origin;
-      guard = res.guard;
+      att.origin = att.backend!.origin;
     }
-    call.startAttempt(opts.attemptTimeout);
-    const started = this.#clock.now();
-    const entry = this.pool.host(origin!);
-    let fresh = false;
-    // When the request went out, on the pool's clock (the backend's RTT); -1 before.
-    let sentAt = -1;
+    call.startAttempt(opts.attemptTimeout, att.startedAt);
+    if (call.abortError !== undefined) {
+      // The whole-call deadline had passed before the attempt could start.
+      att.error = call.abortError;
+      return true;
+    }
+    const now = this.#poolNow(att.startedAt);
+    try {
+      att.entry = this.pool.host(att.origin!);
+      const conn = this.pool.tryTake(att.entry, opts.connectTimeout, false, now);
+      if (conn !== undefined) this.#dispatch(call, request, opts, stream, att, conn, now);
+    } catch (err) {
+      att.error = asSentinelError(err);
+    }
+    return true;
+  }
+
+  /** Sends the attempt's request on `conn`. `now` is on the pool's clock. */
+  #dispatch(
+    call: Call,
+    request: PreparedRequest,
+    opts: Readonly<ResolvedOptions>,
+    stream: boolean,
+    att: Attempt,
+    conn: Connection,
+    now: number,
+  ): void {
+    att.conn = conn;
+    // `let`, not `const`: onEnd can run inside conn.exchange() (a dispatch that
+    // throws), before the assignment.
+    let exchange: Exchange | undefined;
+    exchange = conn.exchange(
+      {
+        method: request.method,
+        path: request.target.path,
+        headers: request.headers,
+        body: request.body.data,
+        bodyLength: Math.max(request.body.length, 0),
+        maxBodySize: opts.maxBodySize,
+        stream,
+        idleTimeoutMs: Number.isFinite(opts.attemptTimeout) ? opts.attemptTimeout : 300_000,
+        onEnd: stream ? (error) => this.#streamEnded(call, conn, att, exchange, error) : undefined,
+      },
+      now,
+    );
+    att.exchange = exchange;
+    call.exchanging(exchange);
+  }
+
+  /**
+   * The rest of an attempt that could not complete at once: waits for a connection when
+   * none was free, and sends once more on a fresh connection when a kept-alive one turns
+   * out to have been closed by the server. Leaves the result or the error in `att`.
+   *
+   * @param failure - why the exchange already sent failed, if it did
+   */
+  async #send(
+    call: Call,
+    request: PreparedRequest,
+    opts: Readonly<ResolvedOptions>,
+    stream: boolean,
+    att: Attempt,
+    failure: SentinelError | undefined,
+  ): Promise<void> {
     try {
       for (;;) {
-        // The transparent resend below gets one more go on a fresh connection.
-        let conn: Connection | undefined;
-        sentAt = -1;
-        const acquireStart = this.#clock.now();
-        conn = this.pool.tryTake(entry, opts.connectTimeout, fresh);
+        if (failure !== undefined) {
+          this.pool.release(att.conn!);
+          att.conn = undefined;
+          if (!resendable(call, request, att, failure)) throw failure;
+          // A kept-alive socket the server had already closed: send again on a new one,
+          // once. Not a retry: nothing reached the server.
+          att.fresh = true;
+          att.exchange = undefined;
+          failure = undefined;
+        }
+        const waitStart = this.#clock.now();
+        let conn = this.pool.tryTake(
+          att.entry!,
+          opts.connectTimeout,
+          att.fresh,
+          this.#poolNow(waitStart),
+        );
         if (conn === undefined) {
           try {
             conn = await this.pool.acquireOrigin(
-              origin!,
+              att.origin!,
               this.pool.config.connectionTimeoutMs,
               opts.connectTimeout,
-              fresh,
+              att.fresh,
               call.acquiring(),
             );
           } catch (err) {
             throw call.abortError ?? call.attemptError ?? err;
           }
         }
-        res.queuedMs = this.#clock.now() - acquireStart;
-        res.conn = conn;
-        // `let`, not `const`: onEnd can run inside conn.exchange() (a dispatch that
-        // throws), before the assignment.
-        let exchange: Exchange | undefined;
-        exchange = conn.exchange({
-          method: request.method,
-          path: pathOf(request.url),
-          headers: request.headers,
-          body: request.body.data,
-          bodyLength: Math.max(request.body.length, 0),
-          maxBodySize: opts.maxBodySize,
-          stream,
-          idleTimeoutMs: Number.isFinite(opts.attemptTimeout) ? opts.attemptTimeout : 300_000,
-          onEnd: stream
-            ? (error) => this.#streamEnded(call, conn!, res, exchange, error)
-            : undefined,
-        });
-        sentAt = exchange.startedAt;
-        call.exchanging(exchange);
+        const now = this.#clock.now();
+        att.queuedMs = now - waitStart;
+        this.#dispatch(call, request, opts, stream, att, conn, this.#poolNow(now));
         try {
-          res.result = await exchange.promise;
-          res.body = res.result.body;
-          break;
+          att.result = await att.exchange!.promise;
+          return;
         } catch (err) {
-          const e = err as SentinelError;
-          this.pool.release(conn);
-          res.conn = undefined;
-          if (
-            !fresh &&
-            exchange.reused &&
-            e instanceof ConnectionError &&
-            e.beforeResponse &&
-            request.body.replayable &&
-            call.abortError === undefined &&
-            call.attemptError === undefined &&
-            (request.idempotencyKey || IDEMPOTENT.has(request.method))
-          ) {
-            // A kept-alive socket the server had already closed: send again on a new
-            // one, once. Not a retry: nothing reached the server.
-            fresh = true;
-            continue;
-          }
-          throw e;
+          failure = err as SentinelError;
         }
       }
     } catch (err) {
-      res.error = isSentinelError(err) ? err : new ConnectionError(String(err), { cause: err });
-    } finally {
-      if (stream && res.error === undefined) call.stopAttemptTimer();
-      else call.endAttempt();
+      att.error = asSentinelError(err);
     }
-    // A streamed body is still arriving: its connection is released when it ends
-    // (#streamEnded). The outcome is judged at headers, where the status is known.
-    if (!stream || res.error !== undefined) {
-      // A pick that sent nothing (acquire timed out or was aborted) is cancelled; one
-      // that failed took as long as it took to fail.
-      if (res.picked) {
-        endPick(
-          res,
-          sentAt < 0 ? undefined : verdictOf(res.result?.status ?? 0, res.error),
-          res.result === undefined ? this.pool.config.clock.now() - sentAt : rttOf(res.result),
-        );
-      }
-      if (res.conn !== undefined) this.pool.release(res.conn);
-    } else if (res.picked && res.streamEnded) {
-      endPick(res, res.streamVerdict, rttOf(res.result!));
-    }
-    const duration = this.#clock.now() - started;
-    this.#resilience.settle(guard!, { status: res.result?.status, error: res.error }, duration);
-    this.#attemptEnded(request, call, res, duration);
-    return res;
   }
 
-  #attemptEnded(request: PreparedRequest, call: Call, res: AttemptResult, ms: number): void {
+  /**
+   * Ends an attempt that began: releases its connection (a streamed body keeps it until
+   * it ends, see #streamEnded), ends the backend's pick, reports the attempt, then
+   * records its outcome with the host's breaker and health, so that a breaker transition
+   * it causes is reported after it. The end time is the exchange's own reading when it
+   * has one.
+   */
+  #end(call: Call, request: PreparedRequest, stream: boolean, att: Attempt): void {
+    const streaming = stream && att.error === undefined;
+    if (streaming) call.stopAttemptTimer();
+    else call.endAttempt();
+    const exchange = att.exchange;
+    const result = att.result;
+    // On the pool's clock: when the response ended (a stream: its headers came) or failed.
+    let poolNow: number;
+    if (exchange === undefined) poolNow = this.pool.config.clock.now();
+    else if (result !== undefined && stream) poolNow = exchange.startedAt + result.ttfbMs;
+    else if (exchange.endedAt >= 0) poolNow = exchange.endedAt;
+    else poolNow = this.pool.config.clock.now();
+    if (!streaming) {
+      // A pick that sent nothing (acquire timed out or was aborted) is cancelled; one
+      // that failed took as long as it took to fail.
+      if (att.picked) {
+        endPick(
+          att,
+          exchange === undefined ? undefined : verdictOf(result?.status ?? 0, att.error),
+          exchange === undefined
+            ? 0
+            : result === undefined
+              ? poolNow - exchange.startedAt
+              : rttOf(result),
+        );
+      }
+      if (att.conn !== undefined) this.pool.releaseAt(att.conn, poolNow);
+    } else if (att.picked && att.streamEnded) {
+      endPick(att, att.streamVerdict, rttOf(result!));
+    }
+    const now = this.#sameClock ? poolNow : this.#clock.now();
+    att.endedAt = now;
+    const duration = now - att.startedAt;
+    this.#attemptEnded(request, call, att, duration);
+    this.#resilience.settle(
+      att.guard!,
+      { status: result?.status, error: att.error },
+      duration,
+      now,
+    );
+  }
+
+  /**
+   * The delay before the next attempt, or undefined when this attempt's outcome stands
+   * (no retry policy, a success it does not retry, a refusal by policy, budget or
+   * throttle). Reports the retry, or its refusal.
+   */
+  #retryDelay(
+    call: Call,
+    request: PreparedRequest,
+    engine: RetryEngine | undefined,
+    att: Attempt,
+    attempt: number,
+    previousDelay: number | undefined,
+  ): number | undefined {
+    if (engine === undefined) return undefined;
+    const error = att.error;
+    if (error !== undefined && error.code === 'SENTINEL_CIRCUIT_OPEN') return undefined;
+    const status = att.result?.status;
+    const mightRetry =
+      error !== undefined ||
+      engine.config.statusCodes.has(status!) ||
+      engine.config.shouldRetry !== undefined;
+    if (!mightRetry) return undefined;
+    const decision = engine.decide(
+      {
+        attempt,
+        method: request.method,
+        idempotencyKey: request.idempotencyKey,
+        replayable: request.body.replayable,
+        error,
+        status,
+        headers: att.result === undefined ? undefined : headersFromRaw(att.result.rawHeaders),
+        remainingMs: call.remaining(),
+      },
+      previousDelay,
+    );
+    if (!decision.retry) return undefined;
+    const refused = this.#resilience.refuseRetry(att.guard);
+    if (refused === undefined) {
+      if (this.#events.active) {
+        this.#events.emit({
+          type: 'retry',
+          method: request.method,
+          url: request.target.href,
+          attempt: attempt + 1,
+          delayMs: decision.delayMs,
+          retryAfterMs: decision.retryAfterMs,
+          status,
+          error,
+        });
+      }
+      return decision.delayMs;
+    }
+    if (this.#events.active) {
+      this.#events.emit({
+        type: 'retry-refused',
+        method: request.method,
+        url: request.target.href,
+        attempt: attempt + 1,
+        by: refused,
+      });
+    }
+    return undefined;
+  }
+
+  #attemptEnded(request: PreparedRequest, call: Call, att: Attempt, ms: number): void {
     if (!this.#events.active) return;
     this.#events.emit({
       type: 'attempt',
       method: request.method,
-      url: request.url.href,
+      url: request.target.href,
       attempt: call.attempts,
-      status: res.result?.status,
-      error: res.error,
+      status: att.result?.status,
+      error: att.error,
       durationMs: ms,
     });
   }
@@ -666,7 +774,7 @@ export class HttpClient {
   #streamEnded(
     call: Call,
     conn: Connection,
-    res: AttemptResult,
+    att: Attempt,
     exchange: Exchange | undefined,
     error: SentinelError | undefined,
   ): void {
@@ -674,37 +782,39 @@ export class HttpClient {
     // Before headers the attempt itself ends the pick (a resend on a fresh connection
     // may still follow). A body that ended before the attempt read its result (all of
     // it came at once) is left to the attempt too: only the result has the round trip.
-    if (res.picked && exchange?.responseStarted === true) {
+    if (att.picked && exchange?.responseStarted === true) {
       const verdict = verdictOf(exchange.status, error);
-      if (res.result !== undefined) {
-        endPick(res, verdict, rttOf(res.result));
+      if (att.result !== undefined) {
+        endPick(att, verdict, rttOf(att.result));
       } else {
-        res.streamEnded = true;
-        res.streamVerdict = verdict;
+        att.streamEnded = true;
+        att.streamVerdict = verdict;
       }
     }
     call.onStreamEnd?.();
   }
 
-  async #respond(
+  /** The response; a promise only when a buffered body must be decoded first. */
+  #respond(
     init: ResponseInit,
-    outcome: { result: ExchangeResult; stream: BodyStream | undefined; body: Buffer | undefined },
+    result: ExchangeResult,
     method: string,
     opts: Readonly<ResolvedOptions>,
-  ): Promise<HttpResponse | StreamingResponse> {
+  ): HttpResponse | StreamingResponse | Promise<HttpResponse> {
     const coding =
       opts.decompress && !NO_BODY_STATUS(init.status, method)
         ? codingOf(rawHeader(init.rawHeaders, 'content-encoding'))
         : undefined;
-    if (outcome.stream !== undefined) {
-      const source = outcome.stream;
-      const body =
-        coding === undefined ? source : decompressStream(source, coding, opts.maxBodySize);
-      return new StreamingResponse(init, body, { cancel: () => source.cancel() });
+    const body = result.body;
+    if (!Buffer.isBuffer(body)) {
+      const decoded =
+        coding === undefined ? body : decompressStream(body, coding, opts.maxBodySize);
+      return new StreamingResponse(init, decoded, { cancel: () => body.cancel() });
     }
-    let body = outcome.body ?? Buffer.alloc(0);
-    if (coding !== undefined) body = await decompressBuffer(body, coding, opts.maxBodySize);
-    return new HttpResponse(init, body);
+    if (coding === undefined) return new HttpResponse(init, body);
+    return decompressBuffer(body, coding, opts.maxBodySize).then(
+      (decoded) => new HttpResponse(init, decoded),
+    );
   }
 
   /**
@@ -744,19 +854,38 @@ export class HttpClient {
   }
 }
 
-/**
- * The exchange measures both figures from dispatch; callers read `connect` as 0 on a
- * reused socket and `ttfb` from when the request went out, as the docs say.
- */
-function timingsOf(queued: number, result: ExchangeResult): Omit<Timings, 'total'> {
-  const connect = result.reused ? 0 : result.connectMs;
-  return { queued, connect, ttfb: rttOf(result) };
-}
-
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
-function discard(outcome: AttemptResult): void {
-  const body = outcome.body;
+/**
+ * Whether a failed exchange may be sent again on a fresh connection: it failed on a
+ * kept-alive socket before any response, so the server never saw it (it had closed the
+ * socket), and sending it again is safe. Once per attempt.
+ */
+function resendable(
+  call: Call,
+  request: PreparedRequest,
+  att: Attempt,
+  failure: SentinelError,
+): boolean {
+  return (
+    !att.fresh &&
+    att.exchange!.reused &&
+    failure instanceof ConnectionError &&
+    failure.beforeResponse &&
+    request.body.replayable &&
+    call.abortError === undefined &&
+    call.attemptError === undefined &&
+    (request.idempotencyKey || IDEMPOTENT.has(request.method))
+  );
+}
+
+function asSentinelError(err: unknown): SentinelError {
+  return isSentinelError(err) ? err : new ConnectionError(String(err), { cause: err });
+}
+
+/** Cancels the streamed body of an attempt whose response is not used. */
+function discard(att: Attempt): void {
+  const body = att.result?.body;
   if (body !== undefined && !Buffer.isBuffer(body)) body.cancel();
 }
 

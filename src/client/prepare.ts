@@ -13,6 +13,7 @@ import {
   mergeHeaders,
   normalizeHeaders,
 } from '../core/headers.js';
+import { type Origin, parseOrigin } from '../pool/origin.js';
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const DIGITS = /^\d+$/;
@@ -102,6 +103,68 @@ export function pathOf(url: URL): string {
   return url.search === '' ? url.pathname : url.pathname + url.search;
 }
 
+/**
+ * Where a request goes, parsed once: every attempt and the response use these strings,
+ * and a redirect parses `href` again only when one is followed. Immutable, so that one
+ * record can serve every request to the same URL (see {@link TargetCache}).
+ */
+export interface RequestTarget {
+  /** The absolute URL, without credentials. */
+  readonly href: string;
+  /** Path and query, as sent. */
+  readonly path: string;
+  readonly origin: Origin;
+  /** `Basic …` made of credentials in the URL, which are never sent as part of it. */
+  readonly authorization: string | undefined;
+}
+
+/** The target of an absolute URL already checked by {@link resolveUrl}. */
+export function targetOf(url: URL): RequestTarget {
+  let href = url.href;
+  let authorization: string | undefined;
+  if (url.username !== '' || url.password !== '') {
+    // Like curl and got: credentials in the URL become Basic auth, never a wire URL part.
+    const token = Buffer.from(
+      `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`,
+    ).toString('base64');
+    authorization = `Basic ${token}`;
+    const bare = new URL(href);
+    bare.username = '';
+    bare.password = '';
+    href = bare.href;
+  }
+  return Object.freeze({ href, path: pathOf(url), origin: parseOrigin(url), authorization });
+}
+
+const TARGET_CACHE_LIMIT = 1024;
+
+/**
+ * The targets of URL strings a client has seen, so that a URL requested again is not
+ * parsed again (the WHATWG parser cost more than anything else in preparing a request).
+ * Keyed by the string as given: one cache per base URL. Bounded: when full it starts
+ * over, which costs one parse per URL until the working set is back in.
+ */
+export class TargetCache {
+  readonly #baseUrl: URL | undefined;
+  readonly #targets = new Map<string, RequestTarget>();
+
+  constructor(baseUrl: URL | undefined) {
+    this.#baseUrl = baseUrl;
+  }
+
+  /** @throws {InvalidRequestError} */
+  resolve(url: unknown): RequestTarget {
+    if (typeof url !== 'string') return targetOf(resolveUrl(url, this.#baseUrl));
+    let target = this.#targets.get(url);
+    if (target === undefined) {
+      target = targetOf(resolveUrl(url, this.#baseUrl));
+      if (this.#targets.size >= TARGET_CACHE_LIMIT) this.#targets.clear();
+      this.#targets.set(url, target);
+    }
+    return target;
+  }
+}
+
 /** The client's default headers, normalised once at construction. */
 export function defaultHeaderList(
   init: HeadersInit | undefined,
@@ -117,7 +180,7 @@ export function defaultHeaderList(
 /** A request ready for its first attempt. */
 export interface PreparedRequest {
   method: string;
-  url: URL;
+  target: RequestTarget;
   headers: HeaderList;
   body: PreparedBody;
   /** Safe to send more than once: an idempotent method or an idempotency key. */
@@ -131,7 +194,7 @@ export interface PreparedRequest {
 export function prepareRequest(
   method: unknown,
   url: unknown,
-  baseUrl: URL | undefined,
+  targets: TargetCache,
   defaults: HeaderList,
   headers: HeadersInit | undefined,
   body: BodyInit | undefined,
@@ -139,30 +202,20 @@ export function prepareRequest(
   idempotencyKey: string | true | undefined,
 ): PreparedRequest | Promise<PreparedRequest> {
   const m = checkMethod(method);
-  const u = resolveUrl(url, baseUrl);
+  const target = targets.resolve(url);
   let list =
     headers === undefined
       ? defaults
       : mergeHeaders(defaults, checkFramingHeaders(normalizeHeaders(headers)));
-  if (u.username !== '' || u.password !== '') {
-    // Like curl and got: credentials in the URL become Basic auth, never a wire URL part.
-    if (findHeader(list, 'authorization') === -1) {
-      const token = Buffer.from(
-        `${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`,
-      ).toString('base64');
-      list = mergeHeaders(list, ['authorization', `Basic ${token}`]);
-    }
-    const bare = new URL(u.href);
-    bare.username = '';
-    bare.password = '';
-    return finish(m, bare, list, body, json, idempotencyKey);
+  if (target.authorization !== undefined && findHeader(list, 'authorization') === -1) {
+    list = mergeHeaders(list, ['authorization', target.authorization]);
   }
-  return finish(m, u, list, body, json, idempotencyKey);
+  return finish(m, target, list, body, json, idempotencyKey);
 }
 
 function finish(
   method: string,
-  url: URL,
+  target: RequestTarget,
   headers: HeaderList,
   body: BodyInit | undefined,
   json: unknown,
@@ -180,14 +233,14 @@ function finish(
   }
   const prepared = prepareBody(body, json);
   if (prepared instanceof Promise) {
-    return prepared.then((b) => assemble(method, url, list, b, keyed));
+    return prepared.then((b) => assemble(method, target, list, b, keyed));
   }
-  return assemble(method, url, list, prepared, keyed);
+  return assemble(method, target, list, prepared, keyed);
 }
 
 function assemble(
   method: string,
-  url: URL,
+  target: RequestTarget,
   headers: HeaderList,
   body: PreparedBody,
   idempotencyKey: boolean,
@@ -208,5 +261,5 @@ function assemble(
       );
     }
   }
-  return { method, url, headers: list, body, idempotencyKey };
+  return { method, target, headers: list, body, idempotencyKey };
 }

@@ -4,7 +4,7 @@
  * attempt (may it go?), tells it after (what happened), and asks it whether to retry.
  * Per-host state is bounded: past {@link MAX_HOSTS} hosts, quiet ones are forgotten.
  */
-import type { Clock } from '../core/clock.js';
+import type { Clock, TimerHandle } from '../core/clock.js';
 import { CircuitOpenError, InvalidRequestError } from '../core/errors.js';
 import {
   type CallOutcome,
@@ -56,10 +56,59 @@ export interface HostResilienceStats {
   health: HostHealthStats | undefined;
 }
 
+/**
+ * The clock the breakers, health records and budget read. They take a reading for every
+ * counter they touch (five per attempt), each as dear as the bookkeeping around it; the
+ * attempt pipeline already has a reading of the same clock when it admits or settles an
+ * attempt, and while it {@link hold}s one, that reading is what they get. Everything
+ * else (timers, random draws, readings at any other time) goes to the client's clock.
+ */
+class HeldClock implements Clock {
+  readonly #source: Clock;
+  #held = false;
+  #at = 0;
+
+  constructor(source: Clock) {
+    this.#source = source;
+  }
+
+  /** From now until {@link release}, `now()` answers `at`. */
+  hold(at: number): void {
+    this.#held = true;
+    this.#at = at;
+  }
+
+  release(): void {
+    this.#held = false;
+  }
+
+  now(): number {
+    return this.#held ? this.#at : this.#source.now();
+  }
+
+  wallNow(): number {
+    return this.#source.wallNow();
+  }
+
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    return this.#source.setTimeout(fn, ms);
+  }
+
+  clearTimeout(handle: TimerHandle): void {
+    this.#source.clearTimeout(handle);
+  }
+
+  random(): number {
+    return this.#source.random();
+  }
+}
+
 export class Resilience {
   readonly engine: RetryEngine | undefined;
   readonly budget: RetryBudget | undefined;
   readonly #clock: Clock;
+  /** The clock of the budget, breakers and health records: see {@link HeldClock}. */
+  readonly #held: HeldClock;
   readonly #breakerConfig: Parameters<typeof normalizeCircuitBreakerConfig>[0] | undefined;
   readonly #healthConfig: ConstructorParameters<typeof HostHealth>[0] | undefined;
   readonly #shed: boolean;
@@ -75,6 +124,7 @@ export class Resilience {
 
   constructor(options: ClientOptions, clock: Clock, events: EventHub) {
     this.#clock = clock;
+    this.#held = new HeldClock(clock);
     this.#events = events;
     const retry = options.retry;
     if (retry === false) this.engine = undefined;
@@ -88,7 +138,8 @@ export class Resilience {
       this.#breakerConfig = breaker ?? {};
     }
     const budget = options.retryBudget;
-    this.budget = budget === false ? undefined : new RetryBudget(budget ?? {}, { clock });
+    this.budget =
+      budget === false ? undefined : new RetryBudget(budget ?? {}, { clock: this.#held });
     const adaptive = options.adaptive;
     if (adaptive !== false) {
       const { shedFirstAttempts, ...config } = (adaptive ?? {}) as Record<string, unknown>;
@@ -128,11 +179,11 @@ export class Resilience {
         breaker:
           this.#breakerConfig === undefined
             ? undefined
-            : new CircuitBreaker({ ...this.#breakerConfig, name: key }, { clock: this.#clock }),
+            : new CircuitBreaker({ ...this.#breakerConfig, name: key }, { clock: this.#held }),
         health:
           this.#healthConfig === undefined
             ? undefined
-            : new HostHealth(this.#healthConfig, { clock: this.#clock }),
+            : new HostHealth(this.#healthConfig, { clock: this.#held }),
       };
       guard.breaker?.onStateChange((to, from) => {
         if (this.#events.active) this.#events.emit({ type: 'breaker', host: key, from, to });
@@ -148,38 +199,53 @@ export class Resilience {
    *
    * @param deposit - count the call in the retry budget: once per call, so false when
    *   an upstream's first attempt tries a second backend
+   * @param now - the client clock's reading the attempt starts at
    */
-  admit(key: string, guard: HostGuard, firstAttempt: boolean, deposit = firstAttempt): void {
-    if (deposit) this.budget?.deposit();
-    const breaker = guard.breaker;
-    if (breaker !== undefined && !breaker.tryAcquire()) {
-      this.rejectedByBreaker++;
-      throw new CircuitOpenError(key, breaker.retryAfterMs());
-    }
-    const health = guard.health;
-    if (health !== undefined) {
-      if (this.#shed && firstAttempt && health.shouldShed()) {
-        this.shed++;
-        breaker?.record('ignored');
-        throw new CircuitOpenError(key, 0);
+  admit(key: string, guard: HostGuard, firstAttempt: boolean, deposit: boolean, now: number): void {
+    this.#held.hold(now);
+    try {
+      if (deposit) this.budget?.deposit();
+      const breaker = guard.breaker;
+      if (breaker !== undefined && !breaker.tryAcquire()) {
+        this.rejectedByBreaker++;
+        throw new CircuitOpenError(key, breaker.retryAfterMs());
       }
-      health.recordAttempt();
+      const health = guard.health;
+      if (health !== undefined) {
+        if (this.#shed && firstAttempt && health.shouldShed()) {
+          this.shed++;
+          breaker?.record('ignored');
+          throw new CircuitOpenError(key, 0);
+        }
+        health.recordAttempt();
+      }
+    } finally {
+      this.#held.release();
     }
   }
 
-  /** Records how an admitted attempt ended. */
+  /**
+   * Records how an admitted attempt ended.
+   * @param now - the client clock's reading the attempt ended at
+   */
   settle(
     guard: HostGuard,
     result: { status?: number; error?: unknown },
     latencyMs: number,
+    now: number,
   ): CallOutcome {
-    const outcome = classifyOutcome(result);
-    guard.breaker?.record(outcome, latencyMs);
-    // Health has its own verdict: a 429 is no breaker failure, but it is a refusal that
-    // adaptive throttling must see.
-    const served = guard.health === undefined ? undefined : healthOutcome(result);
-    if (served !== undefined) guard.health!.recordOutcome(served, latencyMs);
-    return outcome;
+    this.#held.hold(now);
+    try {
+      const outcome = classifyOutcome(result);
+      guard.breaker?.record(outcome, latencyMs);
+      // Health has its own verdict: a 429 is no breaker failure, but it is a refusal that
+      // adaptive throttling must see.
+      const served = guard.health === undefined ? undefined : healthOutcome(result);
+      if (served !== undefined) guard.health!.recordOutcome(served, latencyMs);
+      return outcome;
+    } finally {
+      this.#held.release();
+    }
   }
 
   /**

@@ -62,6 +62,7 @@ export function rttOf(result: ExchangeResult): number {
  *
  * @param failed - the backend of the attempt before, passed over while another is usable
  * @param first - the call's first attempt (budget deposit, first-attempt shedding)
+ * @param now - the client clock's reading the attempt starts at
  */
 export function pickBackend(
   resilience: Resilience,
@@ -69,6 +70,7 @@ export function pickBackend(
   failed: Backend | undefined,
   first: boolean,
   into: BackendPick,
+  now: number,
 ): void {
   // Passed over: the backends whose breaker refused, and while another is left, the
   // one that just failed. Sets are made only once a breaker refuses.
@@ -95,7 +97,7 @@ export function pickBackend(
     const guard = resilience.host(backend.origin.key);
     try {
       // The call counts in the retry budget once, on its first admission.
-      resilience.admit(backend.origin.key, guard, first, first && refused === undefined);
+      resilience.admit(backend.origin.key, guard, first, first && refused === undefined, now);
     } catch (err) {
       upstream.cancel(backend);
       refusal = err as CircuitOpenError;

@@ -7,6 +7,7 @@
  */
 import { buildConnector, type Client } from 'undici';
 import { type TimerHandle, unrefTimer } from '../core/clock.js';
+import { DeadlineQueue } from '../core/deadlines.js';
 import { AbortError, PoolClosedError, TimeoutError } from '../core/errors.js';
 import { timeout as checkTimeout } from '../core/validate.js';
 import { normalizePoolConfig, type PoolConfig, waitTime } from './config.js';
@@ -126,12 +127,15 @@ export class ConnectionPool implements ConnectionObserver {
   #sweep: TimerHandle | undefined;
   readonly #sweepMs: number;
   readonly #upstreams: UpstreamRegistry;
+  /** Deadlines of `conn.request()` calls on this pool's connections. */
+  readonly #deadlines: DeadlineQueue;
 
   /** @throws {InvalidRequestError} when an option is out of range */
   constructor(config: Partial<PoolConfig> = {}) {
     this.config = normalizePoolConfig(config);
     this.#sweepMs = Math.max(1, Math.min(1000, this.config.idleTimeoutMs / 2));
     this.#upstreams = new UpstreamRegistry(this);
+    this.#deadlines = new DeadlineQueue(this.config.clock);
   }
 
   /** True once `close()` has been called. */
@@ -286,12 +290,19 @@ export class ConnectionPool implements ConnectionObserver {
   /**
    * @internal A connection without waiting, or undefined when the caller must queue.
    * The client's hot path: no promise, no closure.
+   *
+   * @param now - the caller's reading of the pool's clock
    */
-  tryTake(entry: HostEntry, connectTimeoutMs: number, fresh: boolean): Connection | undefined {
+  tryTake(
+    entry: HostEntry,
+    connectTimeoutMs: number,
+    fresh: boolean,
+    now: number,
+  ): Connection | undefined {
     if (this.#closed) throw new PoolClosedError();
-    entry.lastUsed = this.config.clock.now();
+    entry.lastUsed = now;
     if (!fresh) {
-      const conn = this.#takeIdle(entry);
+      const conn = this.#takeIdle(entry, now);
       if (conn !== undefined) return conn;
     }
     if (entry.waiters.length > 0) return undefined;
@@ -299,11 +310,11 @@ export class ConnectionPool implements ConnectionObserver {
   }
 
   /** The most recently used idle connection still fit for use, checked out; else undefined. */
-  #takeIdle(entry: HostEntry): Connection | undefined {
+  #takeIdle(entry: HostEntry, now: number): Connection | undefined {
     const idle = entry.idle;
     while (idle.length > 0) {
       const conn = idle.pop()!;
-      if (conn.reusable && !this.#expired(conn)) {
+      if (conn.reusable && !this.#expired(conn, now)) {
         place.set(conn, Place.Active);
         this.#active.add(conn);
         entry.active++;
@@ -325,7 +336,7 @@ export class ConnectionPool implements ConnectionObserver {
     if (this.#closed) return Promise.reject(new PoolClosedError());
     if (signal?.aborted) return Promise.reject(new AbortError(signal.reason));
     const entry = this.host(origin);
-    const conn = this.tryTake(entry, connectTimeoutMs, fresh);
+    const conn = this.tryTake(entry, connectTimeoutMs, fresh, this.config.clock.now());
     if (conn !== undefined) return Promise.resolve(conn);
     return this.#enqueue(entry, waitMs, connectTimeoutMs, fresh, signal);
   }
@@ -393,6 +404,7 @@ export class ConnectionPool implements ConnectionObserver {
       this.config.clock,
       entry.stats,
       this,
+      this.#deadlines,
     );
     place.set(conn, Place.Active);
     this.#active.add(conn);
@@ -447,6 +459,14 @@ export class ConnectionPool implements ConnectionObserver {
    * Releasing the same connection twice is harmless.
    */
   release(connection: Connection): void {
+    this.releaseAt(connection, this.config.clock.now());
+  }
+
+  /**
+   * @internal {@link release} with the caller's reading of the pool's clock (the client
+   * has one from the end of the exchange).
+   */
+  releaseAt(connection: Connection, now: number): void {
     if (place.get(connection) !== Place.Active) return;
     if (this.#upstreams.openLeases > 0) this.#upstreams.release(connection);
     const entry = this.#hosts.get(connection.origin.origin);
@@ -458,8 +478,8 @@ export class ConnectionPool implements ConnectionObserver {
       return;
     }
     entry.active--;
-    entry.lastUsed = this.config.clock.now();
-    if (this.#closed || !connection.reusable || this.#expired(connection)) {
+    entry.lastUsed = now;
+    if (this.#closed || !connection.reusable || this.#expired(connection, now)) {
       this.#discard(entry, connection);
       this.#serveWaiters();
       return;
@@ -479,7 +499,7 @@ export class ConnectionPool implements ConnectionObserver {
     }
     place.set(connection, Place.Idle);
     this.#active.delete(connection);
-    connection.idleSince = this.config.clock.now();
+    connection.idleSince = now;
     entry.idle.push(connection);
     this.#armSweep();
     // Callers of any host may be waiting for room: one wanting a fresh connection to
@@ -543,7 +563,8 @@ export class ConnectionPool implements ConnectionObserver {
       // An idle connection of the host itself is the cheapest room, unless the caller
       // asked for a fresh one.
       const conn =
-        (head.fresh ? undefined : this.#takeIdle(best)) ?? this.#open(best, head.connectTimeoutMs);
+        (head.fresh ? undefined : this.#takeIdle(best, this.config.clock.now())) ??
+        this.#open(best, head.connectTimeoutMs);
       if (conn === undefined) return;
       best.waiters.shift();
       this.#waiting--;
@@ -552,8 +573,8 @@ export class ConnectionPool implements ConnectionObserver {
     }
   }
 
-  #expired(conn: Connection): boolean {
-    return this.config.clock.now() - conn.createdAt >= this.config.maxConnectionLifetimeMs;
+  #expired(conn: Connection, now: number): boolean {
+    return now - conn.createdAt >= this.config.maxConnectionLifetimeMs;
   }
 
   #discard(entry: HostEntry, conn: Connection): void {
@@ -593,7 +614,7 @@ export class ConnectionPool implements ConnectionObserver {
       // Oldest first: the stack's bottom has been idle longest.
       while (idle.length > 0) {
         const conn = idle[0]!;
-        if (now - conn.idleSince < idleTimeoutMs && !this.#expired(conn)) break;
+        if (now - conn.idleSince < idleTimeoutMs && !this.#expired(conn, now)) break;
         this.#discard(entry, conn);
       }
       remaining += idle.length;

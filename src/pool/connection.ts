@@ -7,21 +7,16 @@
 import { Client, type Dispatcher } from 'undici';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { unrefTimer } from '../core/clock.js';
+import type { DeadlineQueue } from '../core/deadlines.js';
 import {
   AbortError,
   InvalidRequestError,
   type SentinelError,
   TimeoutError,
 } from '../core/errors.js';
-import { type HeadersInit, headersFromRaw, normalizeHeaders } from '../core/headers.js';
+import { type HeadersInit, normalizeHeaders } from '../core/headers.js';
 import { timeout as checkTimeout, nonNegative } from '../core/validate.js';
-import {
-  Exchange,
-  type ExchangeOwner,
-  type ExchangeRequest,
-  type ExchangeResult,
-  type WireBody,
-} from './exchange.js';
+import { Exchange, type ExchangeOwner, type ExchangeRequest, type WireBody } from './exchange.js';
 import type { HostStatsRecorder } from './host-stats.js';
 import type { Origin } from './origin.js';
 
@@ -43,6 +38,7 @@ export interface ConnectionRequestOptions {
 export interface ConnectionResponse {
   status: number;
   statusText: string;
+  /** Parsed on first access. */
   headers: Headers;
   body: Buffer;
   text(): string;
@@ -78,6 +74,8 @@ export class Connection implements ExchangeOwner {
   readonly #client: Client;
   readonly #clock: Clock;
   readonly #observer: ConnectionObserver;
+  /** The pool's deadlines of `request()` calls. */
+  readonly #deadlines: DeadlineQueue;
   #alive = true;
   #connected = false;
   #exchange: Exchange | undefined;
@@ -92,10 +90,12 @@ export class Connection implements ExchangeOwner {
     clock: Clock,
     stats: HostStatsRecorder,
     observer: ConnectionObserver,
+    deadlines: DeadlineQueue,
   ) {
     this.origin = origin;
     this.connectTimeoutMs = connectTimeoutMs;
     this.#clock = clock;
+    this.#deadlines = deadlines;
     this.stats = stats;
     this.#observer = observer;
     this.createdAt = clock.now();
@@ -169,9 +169,11 @@ export class Connection implements ExchangeOwner {
   /**
    * @internal Starts one exchange. The caller validated the request; the result settles
    * when the response is fully read (or, with `stream`, at headers).
+   *
+   * @param now - the caller's reading of the pool's clock, which the exchange starts at
    */
-  exchange(request: ExchangeRequest): Exchange {
-    const exchange = new Exchange(this, request, this.requests > 0);
+  exchange(request: ExchangeRequest, now: number): Exchange {
+    const exchange = new Exchange(this, request, this.requests > 0, now);
     this.requests++;
     this.#exchange = exchange;
     this.stats.requestStarted(request.bodyLength);
@@ -189,10 +191,13 @@ export class Connection implements ExchangeOwner {
       bodyTimeout: request.idleTimeoutMs,
       reset: false,
     };
+    exchange.dispatching = true;
     try {
       this.#client.dispatch(opts, exchange as unknown as Dispatcher.DispatchHandler);
     } catch (err) {
       exchange.onError(err as Error);
+    } finally {
+      exchange.dispatching = false;
     }
     return exchange;
   }
@@ -200,11 +205,13 @@ export class Connection implements ExchangeOwner {
   /** @internal Exchange callback: record statistics. */
   exchangeEnded(exchange: Exchange, error: SentinelError | undefined, received: number): void {
     this.#clearConnectTimer();
-    const latency = this.#clock.now() - exchange.startedAt;
+    this.#deadlines.remove(exchange);
+    const endedAt = exchange.endedAt;
     this.stats.requestEnded(
       error === undefined ? exchange.status < 500 : NO_VERDICT.has(error.code) ? undefined : false,
-      latency,
+      endedAt - exchange.startedAt,
       received,
+      endedAt,
     );
     // After a failed exchange the socket's state is unknown: never reuse it.
     if (error !== undefined) this.#markDead();
@@ -228,75 +235,67 @@ export class Connection implements ExchangeOwner {
    * finally { pool.release(conn); }
    * ```
    */
-  async request(
+  request(
     method: string,
     path: string,
     headers?: HeadersInit,
     body?: string | Uint8Array | null,
     options: ConnectionRequestOptions = {},
   ): Promise<ConnectionResponse> {
-    if (typeof method !== 'string' || !TOKEN.test(method)) {
-      throw new InvalidRequestError(`invalid method ${JSON.stringify(method)}`);
-    }
-    if (typeof path !== 'string' || !path.startsWith('/') || /[\s\0]/.test(path)) {
-      throw new InvalidRequestError(`invalid path ${JSON.stringify(path)}`);
-    }
-    if (
-      body !== undefined &&
-      body !== null &&
-      typeof body !== 'string' &&
-      !(body instanceof Uint8Array)
-    ) {
-      throw new InvalidRequestError('conn.request body must be a string or Uint8Array');
-    }
-    const timeoutMs = checkTimeout('timeoutMs', options.timeoutMs ?? 30_000);
-    const maxBodySize = nonNegative('maxBodySize', options.maxBodySize ?? 10 * 1024 * 1024);
-    const list = normalizeHeaders(headers);
-    if (options.signal?.aborted) throw new AbortError(options.signal.reason);
-    if (!this.#alive) throw new InvalidRequestError('this connection is closed; acquire another');
-    if (this.busy) throw new InvalidRequestError('this connection is already carrying a request');
-    const wire: WireBody = body ?? null;
-    const exchange = this.exchange({
-      method: method.toUpperCase(),
-      path,
-      headers: list,
-      body: wire,
-      bodyLength: typeof body === 'string' ? Buffer.byteLength(body) : (body?.byteLength ?? 0),
-      maxBodySize,
-      stream: false,
-      idleTimeoutMs: Number.isFinite(timeoutMs) ? timeoutMs : 300_000,
-    });
-    let timer: TimerHandle | undefined;
-    if (Number.isFinite(timeoutMs)) {
-      timer = unrefTimer(
-        this.#clock,
-        () => exchange.abort(new TimeoutError('attempt', timeoutMs)),
-        timeoutMs,
-      );
-    }
-    const signal = options.signal;
-    const onAbort = (): void => exchange.abort(new AbortError(signal!.reason));
-    signal?.addEventListener('abort', onAbort, { once: true });
-    let result: ExchangeResult;
+    let exchange: Exchange;
+    let timeoutMs: number;
+    const signal = options?.signal;
     try {
-      result = await exchange.promise;
-    } finally {
-      if (timer !== undefined) this.#clock.clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
+      if (typeof method !== 'string' || !TOKEN.test(method)) {
+        throw new InvalidRequestError(`invalid method ${JSON.stringify(method)}`);
+      }
+      if (typeof path !== 'string' || !path.startsWith('/') || /[\s\0]/.test(path)) {
+        throw new InvalidRequestError(`invalid path ${JSON.stringify(path)}`);
+      }
+      if (
+        body !== undefined &&
+        body !== null &&
+        typeof body !== 'string' &&
+        !(body instanceof Uint8Array)
+      ) {
+        throw new InvalidRequestError('conn.request body must be a string or Uint8Array');
+      }
+      timeoutMs = checkTimeout('timeoutMs', options.timeoutMs ?? 30_000);
+      const maxBodySize = nonNegative('maxBodySize', options.maxBodySize ?? 10 * 1024 * 1024);
+      const list = headers === undefined ? null : normalizeHeaders(headers);
+      if (signal?.aborted) throw new AbortError(signal.reason);
+      if (!this.#alive) throw new InvalidRequestError('this connection is closed; acquire another');
+      if (this.busy) throw new InvalidRequestError('this connection is already carrying a request');
+      const wire: WireBody = body ?? null;
+      const finite = Number.isFinite(timeoutMs);
+      const request: ExchangeRequest = {
+        method: method.toUpperCase(),
+        path,
+        headers: list,
+        body: wire,
+        bodyLength: typeof body === 'string' ? Buffer.byteLength(body) : (body?.byteLength ?? 0),
+        maxBodySize,
+        stream: false,
+        idleTimeoutMs: finite ? timeoutMs : 300_000,
+        timeoutMs,
+      };
+      const now = this.#clock.now();
+      exchange = this.exchange(request, now);
+      // The deadline lives in the pool's queue, not in a timer of its own; the exchange
+      // leaves it when it ends (exchangeEnded).
+      if (finite && !exchange.settled) {
+        this.#deadlines.add(exchange, now + timeoutMs, timeoutMs, now);
+      }
+      if (signal !== undefined && !exchange.settled) {
+        const onAbort = (): void => exchange.abort(new AbortError(signal.reason));
+        signal.addEventListener('abort', onAbort, { once: true });
+        request.onEnd = () => signal.removeEventListener('abort', onAbort);
+      }
+    } catch (err) {
+      return Promise.reject(err);
     }
-    const bytes = result.body as Buffer;
-    let parsed: Headers | undefined;
-    return {
-      status: result.status,
-      statusText: result.statusText,
-      get headers() {
-        parsed ??= headersFromRaw(result.rawHeaders);
-        return parsed;
-      },
-      body: bytes,
-      text: () => bytes.toString('utf8'),
-      json: <T>() => JSON.parse(bytes.toString('utf8')) as T,
-    };
+    // A buffered exchange resolves with its result, which is the response itself.
+    return exchange.promise as Promise<ConnectionResponse>;
   }
 
   /** Closes the socket now; an exchange under way fails. */

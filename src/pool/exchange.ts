@@ -12,7 +12,9 @@
  * former natively and wraps the latter in an adapter that also parses every header
  * into an object; our headers are parsed lazily, only when read.
  */
-import { BodyTooLargeError, type SentinelError } from '../core/errors.js';
+import { DeadlineEntry } from '../core/deadlines.js';
+import { BodyTooLargeError, type SentinelError, TimeoutError } from '../core/errors.js';
+import { headersFromRaw } from '../core/headers.js';
 import { BodyStream } from './body-stream.js';
 import { mapTransportError } from './map-error.js';
 
@@ -42,24 +44,68 @@ export interface ExchangeRequest {
   /** Deadline for headers and between body chunks, in ms (undici's idle timeouts). */
   idleTimeoutMs: number;
   /**
+   * Deadline of the whole exchange in ms, reported as phase `attempt`, when the owner
+   * queues one (`conn.request`); the client keeps its own per attempt.
+   */
+  timeoutMs?: number;
+  /**
    * Called once when the exchange ends (for a stream: when the body ends, fails or is
    * cancelled), after statistics are recorded.
    */
   onEnd?: ((error: SentinelError | undefined) => void) | undefined;
 }
 
-/** What came back. `rawHeaders` is undici's flat list; parse on demand. */
-export interface ExchangeResult {
-  status: number;
-  statusText: string;
-  rawHeaders: Buffer[];
-  body: Buffer | BodyStream;
+/**
+ * What came back. `rawHeaders` is undici's flat list, parsed into `headers` only when
+ * read. A buffered exchange's result is also what `conn.request()` resolves with (see
+ * `ConnectionResponse`): one object per response, its methods on the prototype.
+ */
+export class ExchangeResult {
+  readonly status: number;
+  readonly statusText: string;
+  readonly rawHeaders: Buffer[];
+  readonly body: Buffer | BodyStream;
   /** Whether the connection had carried a request before this one. */
-  reused: boolean;
+  readonly reused: boolean;
   /** ms from dispatch until the request was written (connect time on a new socket). */
-  connectMs: number;
+  readonly connectMs: number;
   /** ms from dispatch until the response headers arrived. */
-  ttfbMs: number;
+  readonly ttfbMs: number;
+  #headers: Headers | undefined;
+
+  constructor(
+    status: number,
+    statusText: string,
+    rawHeaders: Buffer[],
+    body: Buffer | BodyStream,
+    reused: boolean,
+    connectMs: number,
+    ttfbMs: number,
+  ) {
+    this.status = status;
+    this.statusText = statusText;
+    this.rawHeaders = rawHeaders;
+    this.body = body;
+    this.reused = reused;
+    this.connectMs = connectMs;
+    this.ttfbMs = ttfbMs;
+  }
+
+  /** The response headers (a WHATWG `Headers`, built on first access). */
+  get headers(): Headers {
+    this.#headers ??= headersFromRaw(this.rawHeaders);
+    return this.#headers;
+  }
+
+  /** A buffered body decoded as UTF-8. */
+  text(): string {
+    return (this.body as Buffer).toString('utf8');
+  }
+
+  /** A buffered body parsed as JSON. */
+  json<T = unknown>(): T {
+    return JSON.parse((this.body as Buffer).toString('utf8')) as T;
+  }
 }
 
 /** The connection's side of an exchange: statistics and disposal. */
@@ -73,11 +119,26 @@ export interface ExchangeOwner {
 }
 
 const EMPTY = Buffer.alloc(0);
+const NO_HEADERS: Buffer[] = [];
+const CONTENT_LENGTH = Buffer.from('content-length');
+
+/**
+ * Whether `name` is `content-length` in any case, compared in place: lower-casing every
+ * 14-byte name into a string cost more than the rest of the header handling.
+ */
+function isContentLength(name: Buffer): boolean {
+  if (name.length !== 14) return false;
+  for (let i = 0; i < 14; i++) {
+    // Setting the 0x20 bit lower-cases an ASCII letter and leaves '-' as it is. Header
+    // names are tokens (the parser refuses control bytes), so no other byte can match.
+    if ((name[i]! | 0x20) !== CONTENT_LENGTH[i]) return false;
+  }
+  return true;
+}
 
 function contentLengthOf(raw: Buffer[]): number {
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    if (name.length === 14 && name.toString('latin1').toLowerCase() === 'content-length') {
+    if (isContentLength(raw[i]!)) {
       const n = Number(raw[i + 1]!.toString('latin1'));
       return Number.isFinite(n) ? n : -1;
     }
@@ -85,11 +146,19 @@ function contentLengthOf(raw: Buffer[]): number {
   return -1;
 }
 
-/** The handler of one exchange. Create one per request; not reusable. */
-export class Exchange {
+/**
+ * The handler of one exchange. Create one per request; not reusable. It is also the
+ * entry of its own deadline when the owner queues one ({@link ExchangeRequest.timeoutMs}).
+ */
+export class Exchange extends DeadlineEntry {
   readonly request: ExchangeRequest;
+  /** Clock time of dispatch. */
   readonly startedAt: number;
   readonly reused: boolean;
+  /** Clock time the exchange ended (complete, failed or aborted); -1 before. */
+  endedAt = -1;
+  /** Set by the owner while it is inside undici's `dispatch()` for this exchange. */
+  dispatching = false;
   #owner: ExchangeOwner;
   #resolve!: (result: ExchangeResult) => void;
   #reject!: (error: SentinelError) => void;
@@ -100,8 +169,10 @@ export class Exchange {
   #ttfbMs = 0;
   #status = 0;
   #statusText = '';
-  #rawHeaders: Buffer[] = [];
-  #chunks: Buffer[] = [];
+  #rawHeaders = NO_HEADERS;
+  /** The body of a buffered response: most arrive in one chunk, which needs no array. */
+  #first: Buffer | undefined;
+  #chunks: Buffer[] | undefined;
   #received = 0;
   #stream: BodyStream | undefined;
   #resume: (() => void) | undefined;
@@ -109,11 +180,13 @@ export class Exchange {
   #settled = false;
   #resolved = false;
 
-  constructor(owner: ExchangeOwner, request: ExchangeRequest, reused: boolean) {
+  /** @param now - the owner's clock reading at dispatch */
+  constructor(owner: ExchangeOwner, request: ExchangeRequest, reused: boolean, now: number) {
+    super();
     this.#owner = owner;
     this.request = request;
     this.reused = reused;
-    this.startedAt = owner.now();
+    this.startedAt = now;
     this.promise = new Promise<ExchangeResult>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
@@ -151,6 +224,11 @@ export class Exchange {
     this.#owner.abandon(error);
   }
 
+  /** The exchange's own deadline passed ({@link ExchangeRequest.timeoutMs}). */
+  onDeadline(): void {
+    this.abort(new TimeoutError('attempt', this.request.timeoutMs ?? 0));
+  }
+
   // ---- undici dispatch handler (callback API) ----
 
   onConnect(abort: (err?: Error) => void): void {
@@ -159,7 +237,9 @@ export class Exchange {
       return;
     }
     this.#abortHook = abort;
-    this.#connectMs = this.#owner.now() - this.startedAt;
+    // On a socket that is open and idle undici writes the request inside dispatch():
+    // no time has passed since startedAt, and no clock reading is needed to say so.
+    if (!this.dispatching) this.#connectMs = this.#owner.now() - this.startedAt;
   }
 
   onResponseStarted(): void {}
@@ -197,24 +277,25 @@ export class Exchange {
       return false;
     }
     if (this.#stream !== undefined) return this.#stream.push(chunk);
-    this.#chunks.push(chunk);
+    if (this.#first === undefined) this.#first = chunk;
+    else if (this.#chunks === undefined) this.#chunks = [this.#first, chunk];
+    else this.#chunks.push(chunk);
     return true;
   }
 
   onComplete(): void {
     if (this.#settled) return;
     this.#settled = true;
+    this.endedAt = this.#owner.now();
     if (this.#stream !== undefined) {
       this.#stream.end();
     } else {
-      const chunks = this.#chunks;
       const body =
-        chunks.length === 0
-          ? EMPTY
-          : chunks.length === 1
-            ? chunks[0]!
-            : Buffer.concat(chunks, this.#received);
-      this.#chunks = [];
+        this.#chunks !== undefined
+          ? Buffer.concat(this.#chunks, this.#received)
+          : (this.#first ?? EMPTY);
+      this.#first = undefined;
+      this.#chunks = undefined;
       this.#resolved = true;
       this.#resolve(this.#result(body));
     }
@@ -245,21 +326,23 @@ export class Exchange {
   #fail(error: SentinelError): void {
     if (this.#settled) return;
     this.#settled = true;
-    this.#chunks = [];
+    this.endedAt = this.#owner.now();
+    this.#first = undefined;
+    this.#chunks = undefined;
     if (this.#resolved) this.#stream?.fail(error);
     else this.#reject(error);
     this.#owner.exchangeEnded(this, error, this.#received);
   }
 
   #result(body: Buffer | BodyStream): ExchangeResult {
-    return {
-      status: this.#status,
-      statusText: this.#statusText,
-      rawHeaders: this.#rawHeaders,
+    return new ExchangeResult(
+      this.#status,
+      this.#statusText,
+      this.#rawHeaders,
       body,
-      reused: this.reused,
-      connectMs: this.#connectMs,
-      ttfbMs: this.#ttfbMs,
-    };
+      this.reused,
+      this.#connectMs,
+      this.#ttfbMs,
+    );
   }
 }

@@ -77,8 +77,16 @@ export class HostStatsRecorder {
     this.bytesSent += bytesSent;
   }
 
-  /** @param success - the host served it (true), failed it (false), or neither (undefined) */
-  requestEnded(success: boolean | undefined, latencyMs: number, bytesReceived: number): void {
+  /**
+   * @param success - the host served it (true), failed it (false), or neither (undefined)
+   * @param now - the clock reading the request ended at
+   */
+  requestEnded(
+    success: boolean | undefined,
+    latencyMs: number,
+    bytesReceived: number,
+    now: number,
+  ): void {
     this.inFlight--;
     this.bytesReceived += bytesReceived;
     if (success === undefined) {
@@ -86,12 +94,12 @@ export class HostStatsRecorder {
       return;
     }
     this.latency.record(latencyMs);
-    this.#window.add(REQUESTS);
+    this.#window.add(REQUESTS, 1, now);
     if (success) {
       this.succeeded++;
     } else {
       this.failed++;
-      this.#window.add(FAILURES);
+      this.#window.add(FAILURES, 1, now);
     }
   }
 

@@ -78,6 +78,19 @@ describe('client.onEvent', () => {
     ]);
   });
 
+  test('an attempt is reported before the breaker transition it causes', async () => {
+    server = await sequence([500, 500]);
+    client = new HttpClient({ retry: false, circuitBreaker: { consecutiveFailures: 2 } });
+    const events: string[] = [];
+    client.onEvent((e) => {
+      if (e.type === 'attempt') events.push(`attempt ${e.status}`);
+      else if (e.type === 'breaker') events.push(`breaker ${e.from} -> ${e.to}`);
+    });
+    await client.get(`${server.url}/`);
+    await client.get(`${server.url}/`);
+    assert.deepEqual(events, ['attempt 500', 'attempt 500', 'breaker closed -> open']);
+  });
+
   test('a listener that throws does not fail the request: it becomes a warning', async () => {
     server = await sequence([]);
     client = new HttpClient();
