@@ -60,13 +60,14 @@ export class DeadlineQueue {
   }
 
   /**
-   * Queues `entry` to expire at clock time `at` (it must not be queued already).
+   * Queues `entry` to expire at clock time `at`, instead of any deadline it had.
    *
    * @param group - the timeout length the deadline comes from: deadlines of one group
    *   are nearly sorted by when they are added, which keeps insertion O(1)
    * @param now - the caller's current reading of the clock
    */
   add(entry: DeadlineEntry, at: number, group: number, now: number): void {
+    if (entry.dueList !== undefined) this.remove(entry);
     let list = this.#lists.get(group);
     if (list === undefined) {
       list = new DeadlineList(group, this.#expire);
