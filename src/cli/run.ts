@@ -1,0 +1,306 @@
+/**
+ * `sentinel` as a function: parse the arguments, make one request with an
+ * {@link HttpClient}, stream the body out, and return the exit code. Everything it
+ * touches comes in through `io`, so tests run it in-process with captured streams.
+ *
+ * The body is always streamed (`client.stream()`): a download of any size goes to
+ * stdout or `-o` chunk by chunk, paced by the output's backpressure, and `-i` can print
+ * the head before the first body byte arrives. The request body is read into memory
+ * first (a `-d @file` or stdin), which keeps it replayable, so retries can resend it.
+ */
+import { createWriteStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import type { Readable, Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import {
+  type ClientOptions,
+  HttpClient,
+  isSentinelError,
+  type StreamingResponse,
+  TimeoutError,
+} from '../index.js';
+import {
+  type BodySpec,
+  checkJson,
+  parseArgs,
+  type RequestCommand,
+  USAGE,
+  UsageError,
+} from './args.js';
+import { formatError, formatEvent, formatHead, headLines, ms, Sink } from './output.js';
+
+/** Exit codes, curl's where curl has one. */
+export const EXIT = {
+  /** A response with status < 400. */
+  OK: 0,
+  /** Anything not listed below. */
+  FAILURE: 1,
+  /** Bad arguments, an unreadable `-d @file`, or `InvalidRequestError`. */
+  USAGE: 2,
+  /** `ConnectionError`: refused, reset, DNS failure (curl: "failed to connect"). */
+  CONNECTION: 7,
+  /** A response with status >= 400; the body is still printed (curl's `-f` code). */
+  HTTP_ERROR: 22,
+  /** `TimeoutError` (curl: "operation timed out"). */
+  TIMEOUT: 28,
+} as const;
+
+/** The process's side of a run. `process` itself fits. */
+export interface RunIO {
+  stdout: Writable;
+  stderr: Writable;
+  stdin: Readable;
+  /** Read for proxy variables only, to say under `-v` that they are not used. */
+  env: Record<string, string | undefined>;
+}
+
+/** The exit code for an error thrown by a run. */
+export function exitCodeOf(err: unknown): number {
+  if (err instanceof UsageError) return EXIT.USAGE;
+  if (isSentinelError(err)) {
+    switch (err.code) {
+      case 'SENTINEL_INVALID_REQUEST':
+        return EXIT.USAGE;
+      case 'SENTINEL_TIMEOUT':
+        return EXIT.TIMEOUT;
+      case 'SENTINEL_CONNECTION':
+        return EXIT.CONNECTION;
+      default:
+        return EXIT.FAILURE;
+    }
+  }
+  return EXIT.FAILURE;
+}
+
+/** The package's version, found through its own `exports` map. */
+export function version(): string {
+  try {
+    const require = createRequire(import.meta.url);
+    return (require('http-sentinel/package.json') as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/**
+ * Runs `sentinel` with `argv` (no `node`, no script name).
+ * @returns the exit code; never throws
+ */
+export async function run(argv: readonly string[], io: RunIO): Promise<number> {
+  const stderr = new Sink(io.stderr);
+  try {
+    const command = parseArgs(argv);
+    if (command.kind === 'help' || command.kind === 'version') {
+      const stdout = new Sink(io.stdout);
+      await stdout.write(
+        command.kind === 'help'
+          ? USAGE
+          : `sentinel ${version()} (http-sentinel, node ${process.version})\n`,
+      );
+      await stdout.flush();
+      return EXIT.OK;
+    }
+    return await request(command, io, stderr);
+  } catch (err) {
+    await report(stderr, err);
+    return exitCodeOf(err);
+  } finally {
+    await stderr.flush().catch(() => {});
+  }
+}
+
+async function report(stderr: Sink, err: unknown): Promise<void> {
+  const hint = err instanceof UsageError ? "\nTry 'sentinel --help'." : '';
+  await stderr.write(`${formatError(err)}${hint}\n`).catch(() => {});
+}
+
+/** Reads `-d`/`--json` parts into one Buffer: files and stdin are read whole. */
+export async function readBody(spec: BodySpec, io: Pick<RunIO, 'stdin'>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for (const part of spec.parts) {
+    switch (part.kind) {
+      case 'text':
+        parts.push(Buffer.from(part.text, 'utf8'));
+        break;
+      case 'file':
+        try {
+          parts.push(await readFile(part.path));
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code ?? 'error';
+          throw new UsageError(`cannot read ${part.path} (${code})`);
+        }
+        break;
+      case 'stdin': {
+        const chunks: Buffer[] = [];
+        // Only here is stdin touched: `process.stdin` is created on first access.
+        for await (const chunk of io.stdin) {
+          chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+        }
+        parts.push(Buffer.concat(chunks));
+        break;
+      }
+    }
+  }
+  if (spec.type === 'json') {
+    const body = parts[0] ?? Buffer.alloc(0);
+    if (spec.parts[0]?.kind !== 'text') checkJson(body.toString('utf8'));
+    return body;
+  }
+  // curl joins repeated -d with '&'.
+  const joined: Buffer[] = [];
+  for (const [i, part] of parts.entries()) {
+    if (i > 0) joined.push(Buffer.from('&'));
+    joined.push(part);
+  }
+  return Buffer.concat(joined);
+}
+
+/** The request headers: the user's, plus the defaults `-d`/`--json` imply unless set. */
+export function requestHeaders(command: RequestCommand): [string, string][] {
+  const headers = [...command.headers];
+  const has = (name: string): boolean => headers.some(([n]) => n.toLowerCase() === name);
+  if (command.body?.type === 'json') {
+    if (!has('content-type')) headers.push(['content-type', 'application/json']);
+    if (!has('accept')) headers.push(['accept', 'application/json']);
+  } else if (command.body?.type === 'data' && !has('content-type')) {
+    headers.push(['content-type', 'application/x-www-form-urlencoded']);
+  }
+  return headers;
+}
+
+/**
+ * The client for one command. The circuit breaker, the retry budget and adaptive retry
+ * are off: they protect a server from the calls of a long-lived client, while this
+ * process makes one call, where they would only cut the `--retries` asked for short
+ * (the throttle stops retries after the fourth failure in a row). Nothing caps the body
+ * size: it is streamed, not buffered.
+ */
+export function clientOptions(command: RequestCommand): ClientOptions {
+  const options: ClientOptions = {
+    circuitBreaker: false,
+    retryBudget: false,
+    adaptive: false,
+    // The largest the library accepts: the body is streamed, never held.
+    maxBodySize: Number.MAX_SAFE_INTEGER,
+    decompress: command.decompress,
+  };
+  if (command.retries !== undefined) {
+    options.retry = command.retries === 0 ? false : { maxAttempts: command.retries + 1 };
+  }
+  if (command.timeoutMs !== undefined) options.timeout = command.timeoutMs;
+  if (command.maxRedirects !== undefined) options.maxRedirects = command.maxRedirects;
+  return options;
+}
+
+const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'ALL_PROXY'];
+
+async function request(command: RequestCommand, io: RunIO, stderr: Sink): Promise<number> {
+  const verbose = command.verbose;
+  const trace = (line: string): Promise<void> =>
+    verbose ? stderr.write(`${line}\n`) : Promise.resolve();
+
+  const body = command.body === undefined ? undefined : await readBody(command.body, io);
+  const headers = requestHeaders(command);
+  const client = new HttpClient(clientOptions(command));
+  const unsubscribe = verbose
+    ? client.onEvent((event) => {
+        // Synchronous listener; the write is queued on stderr in order.
+        void stderr.write(`${formatEvent(event)}\n`).catch(() => {});
+      })
+    : undefined;
+  // --timeout bounds the whole transfer, as curl's --max-time does: the library's
+  // `timeout` covers the call until headers, this timer the body after them.
+  const transfer = new AbortController();
+  let transferTimer: NodeJS.Timeout | undefined;
+  let response: StreamingResponse | undefined;
+  let file: Writable | undefined;
+  const started = performance.now();
+  try {
+    for (const name of PROXY_VARIABLES) {
+      if (io.env[name]) {
+        await trace(`* ${name} is set, but sentinel does not use proxies: connecting directly`);
+        break;
+      }
+    }
+    await trace(`* ${command.method} ${command.url}`);
+    for (const [name, value] of headers) await trace(`> ${name}: ${value}`);
+
+    response = await client.stream({
+      method: command.method,
+      url: command.url,
+      headers,
+      ...(body === undefined ? {} : { body }),
+      signal: transfer.signal,
+    });
+    const res = response;
+    if (command.timeoutMs !== undefined) {
+      const left = command.timeoutMs - (performance.now() - started);
+      transferTimer = setTimeout(
+        () => transfer.abort(new TimeoutError('total', command.timeoutMs!)),
+        Math.max(0, left),
+      );
+    }
+
+    const head = formatHead(res.status, res.statusText, res.headers);
+    if (verbose) {
+      for (const line of headLines(res.status, res.statusText, res.headers)) {
+        await trace(`< ${line}`);
+      }
+      const t = res.timings;
+      const attempts = `${res.attempts} attempt${res.attempts === 1 ? '' : 's'}`;
+      const redirected = res.redirected ? ` (redirected to ${res.url})` : '';
+      await trace(
+        `* ${res.status} after ${attempts}${redirected}: queued ${ms(t.queued)}, ` +
+          `connect ${ms(t.connect)}, ttfb ${ms(t.ttfb)}, headers at ${ms(t.total)}`,
+      );
+    }
+
+    let out: Sink;
+    if (command.output !== undefined) {
+      file = createWriteStream(command.output);
+      out = new Sink(file);
+    } else {
+      out = new Sink(io.stdout);
+    }
+    // `head` prints the head, as curl -I does: it is all a HEAD response has.
+    if (command.include || command.method === 'HEAD') await out.write(head);
+    let bytes = 0;
+    // A stalled output (a paused pager) must not outlast --timeout either.
+    const timedOut = new Promise<never>((_, reject) => {
+      transfer.signal.addEventListener('abort', () => reject(transfer.signal.reason), {
+        once: true,
+      });
+    });
+    timedOut.catch(() => {});
+    try {
+      for await (const chunk of res.body) {
+        bytes += chunk.length;
+        await Promise.race([out.write(chunk), timedOut]);
+      }
+    } catch (err) {
+      if (transfer.signal.aborted && transfer.signal.reason instanceof TimeoutError) {
+        throw transfer.signal.reason;
+      }
+      throw err;
+    }
+    await out.flush();
+    if (file !== undefined) {
+      file.end();
+      await finished(file);
+      file = undefined;
+    }
+    await trace(
+      `* ${bytes} body bytes${command.output === undefined ? '' : ` to ${command.output}`}, done at ${ms(
+        performance.now() - started,
+      )}`,
+    );
+    return res.status >= 400 ? EXIT.HTTP_ERROR : EXIT.OK;
+  } finally {
+    clearTimeout(transferTimer);
+    response?.cancel();
+    file?.destroy();
+    unsubscribe?.();
+    await client.close();
+  }
+}
