@@ -11,7 +11,7 @@ import { DeadlineQueue } from '../core/deadlines.js';
 import { AbortError, PoolClosedError, TimeoutError } from '../core/errors.js';
 import { timeout as checkTimeout } from '../core/validate.js';
 import { normalizePoolConfig, type PoolConfig, waitTime } from './config.js';
-import { Connection, type ConnectionObserver } from './connection.js';
+import { Connection, type ConnectionObserver, Place } from './connection.js';
 import { type HostStats, HostStatsRecorder } from './host-stats.js';
 import { type Origin, otherSchemeOf, parseOrigin } from './origin.js';
 import type { BackendSpec, Upstream, UpstreamOptions, UpstreamStats } from './upstream/index.js';
@@ -73,13 +73,6 @@ export interface HostEntry {
   lastUsed: number;
 }
 
-enum Place {
-  Active = 0,
-  Idle = 1,
-  Gone = 2,
-}
-
-const place = new WeakMap<Connection, Place>();
 const MAX_QUIET_HOSTS = 1024;
 
 /**
@@ -315,7 +308,7 @@ export class ConnectionPool implements ConnectionObserver {
     while (idle.length > 0) {
       const conn = idle.pop()!;
       if (conn.reusable && !this.#expired(conn, now)) {
-        place.set(conn, Place.Active);
+        conn.place = Place.Active;
         this.#active.add(conn);
         entry.active++;
         return conn;
@@ -406,7 +399,7 @@ export class ConnectionPool implements ConnectionObserver {
       this,
       this.#deadlines,
     );
-    place.set(conn, Place.Active);
+    conn.place = Place.Active;
     this.#active.add(conn);
     entry.active++;
     this.#total++;
@@ -467,11 +460,11 @@ export class ConnectionPool implements ConnectionObserver {
    * has one from the end of the exchange).
    */
   releaseAt(connection: Connection, now: number): void {
-    if (place.get(connection) !== Place.Active) return;
+    if (connection.place !== Place.Active) return;
     if (this.#upstreams.openLeases > 0) this.#upstreams.release(connection);
     const entry = this.#hosts.get(connection.origin.origin);
     if (entry === undefined) {
-      place.set(connection, Place.Gone);
+      connection.place = Place.Gone;
       this.#active.delete(connection);
       this.#total--;
       void connection.destroy();
@@ -497,7 +490,7 @@ export class ConnectionPool implements ConnectionObserver {
       this.#serveWaiters();
       return;
     }
-    place.set(connection, Place.Idle);
+    connection.place = Place.Idle;
     this.#active.delete(connection);
     connection.idleSince = now;
     entry.idle.push(connection);
@@ -578,13 +571,13 @@ export class ConnectionPool implements ConnectionObserver {
   }
 
   #discard(entry: HostEntry, conn: Connection): void {
-    const where = place.get(conn);
+    const where = conn.place;
     if (where === Place.Gone) return;
     if (where === Place.Idle) {
       const i = entry.idle.indexOf(conn);
       if (i !== -1) entry.idle.splice(i, 1);
     }
-    place.set(conn, Place.Gone);
+    conn.place = Place.Gone;
     this.#active.delete(conn);
     this.#total--;
     void conn.destroy();
@@ -592,7 +585,7 @@ export class ConnectionPool implements ConnectionObserver {
 
   /** @internal A connection's socket closed or failed. */
   connectionClosed(connection: Connection): void {
-    if (place.get(connection) !== Place.Idle) return;
+    if (connection.place !== Place.Idle) return;
     const entry = this.#hosts.get(connection.origin.origin);
     if (entry === undefined) return;
     this.#discard(entry, connection);
@@ -691,7 +684,7 @@ export class ConnectionPool implements ConnectionObserver {
         waiter.reject(new PoolClosedError());
       }
       for (const conn of entry.idle.splice(0)) {
-        place.set(conn, Place.Gone);
+        conn.place = Place.Gone;
         this.#total--;
         closing.push(conn.destroy());
       }

@@ -47,6 +47,15 @@ export interface ConnectionResponse {
 
 let nextId = 0;
 
+/** @internal Where a connection is, as its pool keeps it. */
+export enum Place {
+  /** Not (yet) handed out by a pool. */
+  None = 0,
+  Active = 1,
+  Idle = 2,
+  Gone = 3,
+}
+
 /** Errors that end a request on our side: they say nothing about the host's health. */
 const NO_VERDICT: ReadonlySet<string> = new Set([
   'SENTINEL_ABORTED',
@@ -68,6 +77,8 @@ export class Connection implements ExchangeOwner {
   idleSince = 0;
   /** Requests sent on this connection. */
   requests = 0;
+  /** @internal The pool's bookkeeping: checked out, idle, or gone. */
+  place = Place.None;
   readonly connectTimeoutMs: number;
   /** @internal */
   readonly stats: HostStatsRecorder;
@@ -191,13 +202,10 @@ export class Connection implements ExchangeOwner {
       bodyTimeout: request.idleTimeoutMs,
       reset: false,
     };
-    exchange.dispatching = true;
     try {
       this.#client.dispatch(opts, exchange as unknown as Dispatcher.DispatchHandler);
     } catch (err) {
       exchange.onError(err as Error);
-    } finally {
-      exchange.dispatching = false;
     }
     return exchange;
   }

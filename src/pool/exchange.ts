@@ -157,8 +157,6 @@ export class Exchange extends DeadlineEntry {
   readonly reused: boolean;
   /** Clock time the exchange ended (complete, failed or aborted); -1 before. */
   endedAt = -1;
-  /** Set by the owner while it is inside undici's `dispatch()` for this exchange. */
-  dispatching = false;
   #owner: ExchangeOwner;
   #resolve!: (result: ExchangeResult) => void;
   #reject!: (error: SentinelError) => void;
@@ -237,9 +235,7 @@ export class Exchange extends DeadlineEntry {
       return;
     }
     this.#abortHook = abort;
-    // On a socket that is open and idle undici writes the request inside dispatch():
-    // no time has passed since startedAt, and no clock reading is needed to say so.
-    if (!this.dispatching) this.#connectMs = this.#owner.now() - this.startedAt;
+    this.#connectMs = this.#owner.now() - this.startedAt;
   }
 
   onResponseStarted(): void {}
