@@ -91,11 +91,15 @@ export class Call extends DeadlineEntry {
    */
   startAttempt(attemptTimeoutMs: number, now: number): void {
     this.attempts++;
-    const remaining = this.deadlineAt - now;
-    const total = remaining <= attemptTimeoutMs;
-    const ms = total ? remaining : attemptTimeoutMs;
-    if (!Number.isFinite(ms)) return;
-    if (ms <= 0) {
+    // The sooner deadline applies; when both fall at once (the first attempt with the
+    // attempt timeout left at the call's), the call's. Compared as clock times, not as
+    // time left: the first attempt starts at the call's own reading, and
+    // (start + timeout) - start need not equal timeout in floating point.
+    const attemptEnd = now + attemptTimeoutMs;
+    const total = this.deadlineAt <= attemptEnd;
+    const at = total ? this.deadlineAt : attemptEnd;
+    if (at === Number.POSITIVE_INFINITY) return;
+    if (at <= now) {
       this.abort(new TimeoutError('total', this.#timeoutMs));
       return;
     }
@@ -103,8 +107,7 @@ export class Call extends DeadlineEntry {
     this.#attemptMs = attemptTimeoutMs;
     // Grouped by the timeout that set the deadline, so that each group's deadlines come
     // in nearly the order they are added (see DeadlineQueue).
-    if (total) this.#deadlines.add(this, this.deadlineAt, this.#timeoutMs, now);
-    else this.#deadlines.add(this, now + attemptTimeoutMs, attemptTimeoutMs, now);
+    this.#deadlines.add(this, at, total ? this.#timeoutMs : attemptTimeoutMs, now);
   }
 
   /** The armed deadline passed. */

@@ -122,11 +122,8 @@ export class DeadlineQueue {
 
   #arm(list: DeadlineList, at: number, now: number): void {
     this.#disarm(list);
-    // Whole milliseconds, rounded up: a timer never fires before the deadline it is for
-    // by more than the event loop's own lag, and one that does re-arms (see #expire).
-    const ms = Math.max(0, Math.ceil(at - now));
     list.timerAt = at;
-    list.timer = this.#clock.setTimeout(list.onTimer, ms);
+    list.timer = this.#clock.setTimeout(list.onTimer, Math.max(0, at - now));
     list.timer.unref?.();
   }
 
@@ -139,12 +136,18 @@ export class DeadlineQueue {
   }
 
   readonly #expire = (list: DeadlineList): void => {
+    // Everything due by the time the timer was armed for has expired, whatever the clock
+    // reads: like a timer of its own would have. (A reading can fall short of it: Node's
+    // timers run on the event loop's cached time, and now + (at - now) need not be `at`
+    // in floating point.)
+    const armedFor = list.timerAt;
     list.timer = undefined;
     list.timerAt = Number.POSITIVE_INFINITY;
     const now = this.#clock.now();
+    const due = Math.max(now, armedFor);
     for (;;) {
       const head = list.head;
-      if (head === undefined || head.dueAt > now) break;
+      if (head === undefined || head.dueAt > due) break;
       this.#unlink(list, head);
       // May add or remove other deadlines, of this list too: the loop re-reads the head.
       head.onDeadline();

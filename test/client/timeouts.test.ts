@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
+import { ManualClock } from '../../src/core/clock.js';
 import { TimeoutError } from '../../src/core/errors.js';
 import { Fixtures, rejectsWith, waitFor } from '../helpers/client-helpers.js';
 
@@ -76,6 +77,21 @@ describe('timeouts', () => {
     );
     assert.equal(err.phase, 'total');
     assert.equal(err.timeoutMs, 40);
+  });
+
+  it('a timeout that is also the attempt deadline reports phase total, at any clock reading', async () => {
+    // At this reading (start + 300) - start is 300.0000000000073 in floating point: the
+    // phase must not depend on that.
+    const clock = new ManualClock({ now: 65306.025313030426 });
+    const server = await fx.server(never);
+    const client = fx.client({ clock, retry: false });
+    const call = client.get(server.url, undefined, { timeout: 300 });
+    call.catch(() => {});
+    await waitFor(() => server.requests === 1, 'the request to arrive');
+    clock.advance(300);
+    const err = await rejectsWith<TimeoutError>(call, 'SENTINEL_TIMEOUT');
+    assert.equal(err.phase, 'total');
+    assert.equal(err.timeoutMs, 300);
   });
 
   it('a client-wide timeout applies to every call', async () => {
