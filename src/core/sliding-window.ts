@@ -15,6 +15,12 @@ export class SlidingWindowCounters {
   readonly #counts: Float64Array;
   /** The bucket index (time / bucketMs) each ring slot currently holds. */
   readonly #epochs: Float64Array;
+  /**
+   * The bucket last written and its slot: nearly every `add` falls in the same bucket as
+   * the one before, and finding the slot otherwise takes two float remainders.
+   */
+  #lastEpoch = Number.NaN;
+  #lastSlot = 0;
 
   /**
    * @param windowMs - length of the window
@@ -33,11 +39,14 @@ export class SlidingWindowCounters {
   }
 
   #slot(epoch: number): number {
+    if (epoch === this.#lastEpoch) return this.#lastSlot;
     const slot = ((epoch % this.#buckets) + this.#buckets) % this.#buckets;
     if (this.#epochs[slot] !== epoch) {
       this.#epochs[slot] = epoch;
       this.#counts.fill(0, slot * this.#fields, (slot + 1) * this.#fields);
     }
+    this.#lastEpoch = epoch;
+    this.#lastSlot = slot;
     return slot;
   }
 
@@ -66,5 +75,6 @@ export class SlidingWindowCounters {
   reset(): void {
     this.#counts.fill(0);
     this.#epochs.fill(Number.NaN);
+    this.#lastEpoch = Number.NaN;
   }
 }
