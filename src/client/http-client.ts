@@ -343,7 +343,12 @@ export class HttpClient {
     let handedOver = false;
     try {
       if (this.#closed) throw new PoolClosedError('the client is closed');
-      const opts = resolveOptions(this.#defaults, options);
+      let opts = resolveOptions(this.#defaults, options);
+      // A streamed body is not held in memory, so the client-wide cap on buffered bodies
+      // does not apply to it; a cap given for this very request does.
+      if (stream && options?.maxBodySize === undefined && opts.maxBodySize !== Infinity) {
+        opts = { ...opts, maxBodySize: Number.POSITIVE_INFINITY };
+      }
       const engine = this.#resilience.engineFor(options?.retry);
       const signal = options?.signal;
       if (signal !== undefined && !(signal instanceof AbortSignal)) {

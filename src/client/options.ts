@@ -20,7 +20,9 @@ import type {
 export interface RequestOptions {
   /**
    * Bytes of response body buffered at most; past it `BodyTooLargeError` and the
-   * connection is discarded. Applies to the decompressed body too.
+   * connection is discarded. Applies to the decompressed body too. `Infinity` for none.
+   * `stream()` bodies are not buffered: the client default does not apply to them, only a
+   * value given with that request.
    * @default 10485760 (10 MiB)
    */
   maxBodySize?: number;
@@ -178,7 +180,12 @@ export function resolveOptions(
     return base;
   }
   const out: ResolvedOptions = { ...base };
-  if (maxBodySize !== undefined) out.maxBodySize = nonNegative('maxBodySize', maxBodySize);
+  if (maxBodySize !== undefined) {
+    out.maxBodySize =
+      maxBodySize === Number.POSITIVE_INFINITY
+        ? maxBodySize
+        : nonNegative('maxBodySize', maxBodySize);
+  }
   if (timeout !== undefined) {
     out.timeout = checkTimeout('timeout', timeout);
     // An attempt deadline left at its default follows the call's.

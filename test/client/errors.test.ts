@@ -157,7 +157,6 @@ describe('invalid requests fail before any I/O', () => {
     const bad: Array<[string, Partial<RequestInit>]> = [
       ['negative maxBodySize', { maxBodySize: -1 }],
       ['NaN maxBodySize', { maxBodySize: Number.NaN }],
-      ['Infinity maxBodySize', { maxBodySize: Number.POSITIVE_INFINITY }],
       ['zero timeout', { timeout: 0 }],
       ['negative timeout', { timeout: -5 }],
       ['NaN timeout', { timeout: Number.NaN }],
@@ -183,12 +182,13 @@ describe('invalid requests fail before any I/O', () => {
     }
   });
 
-  it('Infinity is allowed where it means "no deadline"', async () => {
+  it('Infinity is allowed where it means "no limit"', async () => {
     await setup();
     const res = await client.get('/', undefined, {
       timeout: Number.POSITIVE_INFINITY,
       attemptTimeout: Number.POSITIVE_INFINITY,
       connectTimeout: Number.POSITIVE_INFINITY,
+      maxBodySize: Number.POSITIVE_INFINITY,
     });
     assert.equal(res.status, 200);
   });

@@ -64,6 +64,19 @@ describe('stream()', () => {
     assert.ok(maxAhead < 16 * 1024 * 1024, `server ran ${maxAhead} bytes ahead`);
   });
 
+  it('the client-wide maxBodySize caps buffered bodies, not streamed ones', async () => {
+    const total = 4 * 1024 * 1024;
+    const server = await fx.server((_req, res) => writeLarge(res, total, { written: 0 }));
+    const client = fx.client({ maxBodySize: 1024 * 1024 });
+    const res = await client.stream({ method: 'GET', url: server.url });
+    let read = 0;
+    for await (const chunk of res.body) read += chunk.length;
+    assert.equal(read, total, 'a stream is not held in memory: the default cap does not apply');
+    await rejectsWith(client.get(server.url), 'SENTINEL_BODY_TOO_LARGE');
+    const capped = await client.stream({ method: 'GET', url: server.url, maxBodySize: 64 * 1024 });
+    await rejectsWith(capped.bytes(), 'SENTINEL_BODY_TOO_LARGE');
+  });
+
   it('breaking out of the loop early discards the connection', async () => {
     const progress = { written: 0 };
     const server = await fx.server((_req, res) => writeLarge(res, 64 * 1024 * 1024, progress));
