@@ -88,9 +88,13 @@ describe('maxBodySize', () => {
       res.writeHead(200, { 'content-encoding': coding });
       res.end(encoded[coding]);
     });
-    const client = fx.client({ retry: false, maxBodySize: 100_000 });
+    const client = fx.client({ retry: false });
     for (const coding of Object.keys(encoded)) {
-      const res = await client.stream({ method: 'GET', url: `${server.url}/${coding}` });
+      const res = await client.stream({
+        method: 'GET',
+        url: `${server.url}/${coding}`,
+        maxBodySize: 100_000,
+      });
       const err = await rejectsWith<BodyTooLargeError>(res.bytes(), 'SENTINEL_BODY_TOO_LARGE');
       assert.equal(err.limit, 100_000, coding);
     }
