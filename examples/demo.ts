@@ -21,7 +21,8 @@ function describe(err: unknown): string {
   return `${err.name} (${err.code}${extra})${attempts}`;
 }
 
-async function main(): Promise<void> {
+/** Runs the tour against its own embedded server (`demo-server.ts`). */
+export async function main(): Promise<void> {
   const server = await startDemoServer();
   const client = new HttpClient({ baseUrl: server.url, retry: { initialDelayMs: 50 } });
   console.log(`http-sentinel demo — embedded server at ${server.url}\n`);
@@ -118,7 +119,9 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+}
