@@ -4,6 +4,8 @@
  *
  * `tsx examples/basic.ts` runs it against its own embedded server.
  */
+
+import { pathToFileURL } from 'node:url';
 import { HttpClient, type HttpResponse } from '../src/index.js';
 import { withExampleServer } from './example-server.js';
 
@@ -70,7 +72,7 @@ export async function main(options: { baseUrl?: string } = {}): Promise<void> {
   });
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   main().catch((err: unknown) => {
     console.error(err);
     process.exitCode = 1;

@@ -14,6 +14,7 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import os from 'node:os';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { HttpClient } from '../src/index.js';
 import { cpuWork, runWorkers, timedLoad } from './load.js';
@@ -271,7 +272,7 @@ export async function main(options: BenchOptions = {}): Promise<BenchRow[]> {
   return rows;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const { values } = parseArgs({
     options: {
       duration: { type: 'string' },

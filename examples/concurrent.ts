@@ -9,6 +9,8 @@
  *
  * `tsx examples/concurrent.ts` runs it against its own embedded server.
  */
+
+import { pathToFileURL } from 'node:url';
 import { HttpClient } from '../src/index.js';
 import { withExampleServer } from './example-server.js';
 import { type BurstReport, burst, runWorkers } from './load.js';
@@ -84,7 +86,7 @@ export async function main(options: { baseUrl?: string } = {}): Promise<void> {
   });
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   main().catch((err: unknown) => {
     console.error(err);
     process.exitCode = 1;

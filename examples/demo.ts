@@ -4,6 +4,7 @@
  * Retry-After), a circuit breaker opening and closing, and the pool's statistics.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { pathToFileURL } from 'node:url';
 import { HttpClient, isSentinelError } from '../src/index.js';
 import { startDemoServer } from './demo-server.js';
 
@@ -119,7 +120,7 @@ export async function main(): Promise<void> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   main().catch((err: unknown) => {
     console.error(err);
     process.exitCode = 1;

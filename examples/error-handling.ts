@@ -6,6 +6,7 @@
  * `tsx examples/error-handling.ts` runs it against its own embedded server.
  */
 import net from 'node:net';
+import { pathToFileURL } from 'node:url';
 import {
   HttpClient,
   isSentinelError,
@@ -148,7 +149,7 @@ export async function main(options: { baseUrl?: string } = {}): Promise<void> {
   });
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   main().catch((err: unknown) => {
     console.error(err);
     process.exitCode = 1;

@@ -10,6 +10,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { pathToFileURL } from 'node:url';
 
 export interface ExampleServer {
   readonly url: string;
@@ -208,7 +209,7 @@ export async function withExampleServer<T>(
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const server = await startExampleServer();
   if (process.send !== undefined) {
     process.send({ url: server.url });

@@ -5,6 +5,8 @@
  *
  * `tsx examples/json-api.ts` runs it against its own embedded server.
  */
+
+import { pathToFileURL } from 'node:url';
 import { HttpClient, HttpResponse, type HttpStatusError, isSentinelError } from '../src/index.js';
 import { API_TOKEN, type ApiErrorBody, type User, withExampleServer } from './example-server.js';
 
@@ -128,7 +130,7 @@ export async function main(options: { baseUrl?: string } = {}): Promise<void> {
   });
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   main().catch((err: unknown) => {
     console.error(err);
     process.exitCode = 1;

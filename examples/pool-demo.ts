@@ -11,6 +11,7 @@
  * `tsx examples/pool-demo.ts` runs it against its own embedded server.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { pathToFileURL } from 'node:url';
 import { ConnectionPool, type HostStats, isSentinelError } from '../src/index.js';
 import { withExampleServer } from './example-server.js';
 
@@ -121,7 +122,7 @@ export async function main(options: { baseUrl?: string } = {}): Promise<void> {
   });
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   main().catch((err: unknown) => {
     console.error(err);
     process.exitCode = 1;

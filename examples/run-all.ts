@@ -3,6 +3,8 @@
  * server (no network), each under a heading. Exits non-zero if any of them fails, so CI
  * can run it and the README's examples cannot silently rot.
  */
+
+import { pathToFileURL } from 'node:url';
 import { main as basic } from './basic.js';
 import { main as concurrent } from './concurrent.js';
 import { main as demo } from './demo.js';
@@ -101,7 +103,7 @@ export async function main(examples: readonly Example[] = EXAMPLES): Promise<Run
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   main().then(
     (summary) => {
       if (summary.failed.length > 0) process.exitCode = 1;
