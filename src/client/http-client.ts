@@ -609,8 +609,10 @@ export class HttpClient {
           this.pool.release(att.conn!);
           att.conn = undefined;
           if (!resendable(call, request, att, failure)) throw failure;
-          // A kept-alive socket the server had already closed: send again on a new one,
-          // once. Not a retry: nothing reached the server.
+          // A kept-alive socket that failed before any response byte, almost always one
+          // the server had closed while idle: send again on a new one, once. Not counted
+          // as a retry. The server may, rarely, have processed it before closing, which
+          // is why only idempotent requests are resent (as HTTP allows, and browsers do).
           att.fresh = true;
           att.exchange = undefined;
           failure = undefined;
@@ -863,8 +865,9 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])
 
 /**
  * Whether a failed exchange may be sent again on a fresh connection: it failed on a
- * kept-alive socket before any response, so the server never saw it (it had closed the
- * socket), and sending it again is safe. Once per attempt.
+ * kept-alive socket before any response (typically a socket the server closed while it
+ * sat idle), and the request is idempotent or carries an idempotency key, so sending it
+ * again is safe even in the rare case that the server did see it. Once per attempt.
  */
 function resendable(
   call: Call,
