@@ -193,8 +193,16 @@ export function resolveOptions(
       out.attemptTimeout = out.timeout;
     }
   }
-  if (attemptTimeout !== undefined)
+  if (attemptTimeout !== undefined) {
     out.attemptTimeout = checkTimeout('attemptTimeout', attemptTimeout);
+    // Like Polly's cross-option check: an attempt deadline past the call's can never
+    // apply, so giving both that way is a mistake worth saying at once.
+    if (timeout !== undefined && out.attemptTimeout > out.timeout) {
+      throw new InvalidRequestError(
+        `attemptTimeout (${out.attemptTimeout} ms) must not exceed timeout (${out.timeout} ms)`,
+      );
+    }
+  }
   if (connectTimeout !== undefined)
     out.connectTimeout = checkTimeout('connectTimeout', connectTimeout);
   if (maxRedirects !== undefined) out.maxRedirects = integer('maxRedirects', maxRedirects, 0);

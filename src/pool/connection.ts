@@ -308,6 +308,12 @@ export class Connection implements ExchangeOwner {
 
   /** Closes the socket now; an exchange under way fails. */
   destroy(): Promise<void> {
+    // Counted now, not at undici's later disconnect event, so stats never show a socket
+    // that is neither idle, active nor closed.
+    if (this.#connected) {
+      this.#connected = false;
+      this.stats.closed++;
+    }
     this.#markDead();
     if (this.#client.destroyed) return Promise.resolve();
     return this.#client.destroy().catch(() => {});

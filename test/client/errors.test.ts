@@ -175,6 +175,7 @@ describe('invalid requests fail before any I/O', () => {
       ['empty idempotencyKey', { idempotencyKey: '' }],
       ['non-signal signal', { signal: {} as AbortSignal }],
       ['bad retry override', { retry: { maxAttempts: 0 } }],
+      ['attemptTimeout past timeout', { timeout: 1000, attemptTimeout: 2000 }],
     ];
     for (const [what, options] of bad) {
       await invalid(server, () => client.request({ method: 'GET', url: '/', ...options }), what);
@@ -243,6 +244,7 @@ describe('invalid requests fail before any I/O', () => {
       { baseUrl: 'not a url' },
       { timeout: -1 },
       { attemptTimeout: Number.NaN },
+      { timeout: 1000, attemptTimeout: 5000 },
       { connectTimeout: 0 },
       { maxBodySize: -1 },
       { maxRedirects: 2.5 },
