@@ -413,18 +413,26 @@ export class HttpClient {
         const source = stream ? (result.body as BodyStream) : undefined;
         if (opts.maxRedirects > 0 && isRedirect(result.status)) {
           const location = rawHeader(result.rawHeaders, 'location');
-          const hop: RedirectHop | undefined =
-            location === undefined
-              ? undefined
-              : nextHop(
-                  new URL(target.href),
-                  request.method,
-                  result.status,
-                  location,
-                  request.headers,
-                  request.body.replayable,
-                  request.body.data !== null,
-                );
+          let hop: RedirectHop | undefined;
+          try {
+            hop =
+              location === undefined
+                ? undefined
+                : nextHop(
+                    new URL(target.href),
+                    request.method,
+                    result.status,
+                    location,
+                    request.headers,
+                    request.body.replayable,
+                    request.body.data !== null,
+                  );
+          } catch (err) {
+            // A redirect refused (bad Location, https -> http): its streamed body is
+            // never handed over, so it must let its connection go here.
+            source?.cancel();
+            throw err;
+          }
           if (hop !== undefined) {
             if (hops >= opts.maxRedirects) {
               source?.cancel();
