@@ -99,6 +99,23 @@ export async function* decompressStream(
   coding: Coding,
   limit: number,
 ): AsyncGenerator<Uint8Array, void, undefined> {
+  let completed = false;
+  try {
+    yield* decode(source, coding, limit);
+    completed = true;
+  } finally {
+    // Stopped early (the caller broke out, or decoding failed): the source's own
+    // iterator may be parked in a read that never returns, so cancel the source itself,
+    // which ends the transfer and lets its connection go.
+    if (!completed) (source as { cancel?: () => void }).cancel?.();
+  }
+}
+
+async function* decode(
+  source: AsyncIterable<Uint8Array>,
+  coding: Coding,
+  limit: number,
+): AsyncGenerator<Uint8Array, void, undefined> {
   const iterator = source[Symbol.asyncIterator]();
   let decoder: NodeJS.ReadWriteStream;
   switch (coding) {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
+import zlib from 'node:zlib';
 import { Fixtures, rejectsWith, waitFor } from '../helpers/client-helpers.js';
 
 const fx = new Fixtures();
@@ -18,4 +19,24 @@ describe('stream() and a redirect it cannot follow', () => {
     await waitFor(() => server.openSockets === 0, 'the socket to close');
     assert.equal(client.stats().pool.totals.connections, 0);
   });
+});
+
+describe('stream() with a compressed body the caller stops reading', () => {
+  for (const coding of ['gzip', 'deflate']) {
+    it(`${coding}: breaking out of the body releases the connection`, async () => {
+      const server = await fx.server((_req, res) => {
+        res.writeHead(200, { 'content-encoding': coding });
+        // Never ends: only cancelling the transfer frees the connection.
+        const z = coding === 'gzip' ? zlib.createGzip() : zlib.createDeflate();
+        z.pipe(res);
+        z.write('x'.repeat(100));
+        z.flush();
+      });
+      const client = fx.client({ retry: false });
+      const res = await client.stream({ method: 'GET', url: `${server.url}/` });
+      for await (const _ of res.body) break;
+      await waitFor(() => client.stats().pool.totals.active === 0, 'the connection to be released');
+      await waitFor(() => server.openSockets === 0, 'the socket to close');
+    });
+  }
 });
