@@ -125,6 +125,21 @@ export class Call extends DeadlineEntry {
     this.#deadlines.remove(this);
   }
 
+  /**
+   * Arms the whole call's deadline alone, between attempts that hold no deadline of
+   * their own (draining a streamed redirect's body, after its headers stopped the
+   * attempt's timer).
+   */
+  armTotal(now: number): void {
+    if (this.deadlineAt === Number.POSITIVE_INFINITY) return;
+    if (this.deadlineAt <= now) {
+      this.abort(new TimeoutError('total', this.#timeoutMs));
+      return;
+    }
+    this.#attemptTotal = true;
+    this.#deadlines.add(this, this.deadlineAt, this.#timeoutMs, now);
+  }
+
   /** The attempt is over. */
   endAttempt(): void {
     this.#deadlines.remove(this);

@@ -438,7 +438,11 @@ export class HttpClient {
               source?.cancel();
               throw new ProtocolError(`more than ${opts.maxRedirects} redirects`);
             }
-            if (source !== undefined) await drain(source);
+            if (source !== undefined) {
+              // The attempt's timer stopped at headers: the call's deadline bounds the drain.
+              call.armTotal(this.#clock.now());
+              await drain(source);
+            }
             request = {
               method: hop.method,
               target: targetOf(hop.url),

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import zlib from 'node:zlib';
+import type { TimeoutError } from '../../src/core/errors.js';
 import { Fixtures, rejectsWith, waitFor } from '../helpers/client-helpers.js';
 
 const fx = new Fixtures();
@@ -39,4 +40,32 @@ describe('stream() with a compressed body the caller stops reading', () => {
       await waitFor(() => server.openSockets === 0, 'the socket to close');
     });
   }
+});
+
+describe('stream() following a redirect', () => {
+  it('the whole-call timeout bounds the drain of the 3xx body', async () => {
+    const timers: NodeJS.Timeout[] = [];
+    const server = await fx.server((req, res) => {
+      if (req.url === '/final') {
+        res.end('ok');
+        return;
+      }
+      // A 3xx body that trickles forever, each byte well within the idle timeout.
+      res.writeHead(302, { location: '/final' });
+      timers.push(setInterval(() => res.write('.'), 50));
+    });
+    const client = fx.client({ retry: false, timeout: 300 });
+    try {
+      const started = performance.now();
+      const err = await rejectsWith<TimeoutError>(
+        client.stream({ method: 'GET', url: `${server.url}/` }),
+        'SENTINEL_TIMEOUT',
+      );
+      assert.equal(err.phase, 'total');
+      assert.ok(performance.now() - started < 1500);
+      await waitFor(() => client.stats().pool.totals.active === 0, 'the connection to be released');
+    } finally {
+      for (const t of timers) clearInterval(t);
+    }
+  });
 });
