@@ -20,7 +20,7 @@ import {
   type Message,
   type MessageCreateParams,
   type MessageResult,
-  textOf,
+  messageResult,
 } from './types.js';
 
 /** Options of an {@link AnthropicClient}. */
@@ -163,19 +163,11 @@ export class AnthropicClient {
    */
   async createMessage(params: MessageCreateParams, options?: CallOptions): Promise<MessageResult> {
     const res = await this.#post(this.#messagesUrl, { ...params, stream: false }, options);
-    const message = res.json<Message>();
-    return {
-      id: message.id,
-      model: message.model,
-      text: textOf(message.content),
-      content: message.content,
-      stopReason: message.stop_reason,
-      stopSequence: message.stop_sequence,
-      usage: message.usage,
-      requestId: res.headers.get('request-id') ?? undefined,
-      attempts: res.attempts,
-      message,
-    };
+    return messageResult(
+      res.json<Message>(),
+      res.headers.get('request-id') ?? undefined,
+      res.attempts,
+    );
   }
 
   /**

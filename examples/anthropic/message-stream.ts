@@ -6,7 +6,7 @@
 import { ProtocolError, type ServerSentEvent, type StreamingResponse } from '../../src/index.js';
 import { apiErrorFromEvent } from './errors.js';
 import type { ContentBlock, Message, MessageResult, Usage } from './types.js';
-import { textOf } from './types.js';
+import { messageResult } from './types.js';
 
 /** Opens the HTTP stream; throws `AnthropicApiError` for a non-2xx answer. */
 export type StreamOpener = () => Promise<StreamingResponse>;
@@ -173,18 +173,7 @@ class Accumulator {
       content: this.#blocks,
       usage: this.#usage,
     };
-    return {
-      id: message.id,
-      model: message.model,
-      text: textOf(message.content),
-      content: message.content,
-      stopReason: message.stop_reason,
-      stopSequence: message.stop_sequence,
-      usage: message.usage,
-      requestId: this.#requestId,
-      attempts,
-      message,
-    };
+    return messageResult(message, this.#requestId, attempts);
   }
 
   #started(): Message {

@@ -107,6 +107,26 @@ export function textOf(content: readonly ContentBlock[]): string {
   return text;
 }
 
+/** The result callers get for a whole message, streamed or not. */
+export function messageResult(
+  message: Message,
+  requestId: string | undefined,
+  attempts: number,
+): MessageResult {
+  return {
+    id: message.id,
+    model: message.model,
+    text: textOf(message.content),
+    content: message.content,
+    stopReason: message.stop_reason,
+    stopSequence: message.stop_sequence,
+    usage: message.usage,
+    requestId,
+    attempts,
+    message,
+  };
+}
+
 /** A zeroed usage counter. */
 export function emptyUsage(): Required<{ [K in keyof Usage]: number }> {
   return {
