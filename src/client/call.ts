@@ -17,6 +17,8 @@ export class Call extends DeadlineEntry {
   readonly startedAt: number;
   /** Clock time the whole call must end by (Infinity for none). */
   readonly deadlineAt: number;
+  /** Deadline of each attempt once its request is sent, in ms (Infinity for none). */
+  readonly attemptMs: number;
   /** The first reason the call was ended from outside, if any. */
   abortError: SentinelError | undefined;
   /** The error that ended the current attempt from outside (its deadline), if any. */
@@ -34,7 +36,6 @@ export class Call extends DeadlineEntry {
   #delay: { timer: TimerHandle; reject: (err: SentinelError) => void } | undefined;
   /** Whether the armed deadline is the whole call's (else the attempt's own). */
   #attemptTotal = false;
-  #attemptMs = 0;
   readonly #signal: AbortSignal | undefined;
   readonly #onSignal: (() => void) | undefined;
 
@@ -43,6 +44,7 @@ export class Call extends DeadlineEntry {
     clock: Clock,
     deadlines: DeadlineQueue,
     timeoutMs: number,
+    attemptMs: number,
     signal: AbortSignal | undefined,
     now: number,
   ) {
@@ -50,6 +52,7 @@ export class Call extends DeadlineEntry {
     this.clock = clock;
     this.#deadlines = deadlines;
     this.#timeoutMs = timeoutMs;
+    this.attemptMs = attemptMs;
     this.startedAt = now;
     this.deadlineAt = now + timeoutMs;
     if (signal !== undefined) {
@@ -84,39 +87,44 @@ export class Call extends DeadlineEntry {
   }
 
   /**
-   * Arms the deadline of one attempt: the sooner of `attemptTimeoutMs` and the call's
-   * remaining time, reported with the phase that actually ran out.
+   * Arms the deadline of an attempt whose request is being sent: the sooner of
+   * {@link attemptMs} and the call's remaining time, reported with the phase that
+   * actually ran out. Time spent waiting for a connection before this is bounded by the
+   * call's deadline alone ({@link armTotal}).
    *
-   * @param now - the clock reading the attempt starts at
+   * @param now - the clock reading the request goes out at
    */
-  startAttempt(attemptTimeoutMs: number, now: number): void {
-    this.attempts++;
-    // The sooner deadline applies; when both fall at once (the first attempt with the
-    // attempt timeout left at the call's), the call's. Compared as clock times, not as
-    // time left: the first attempt starts at the call's own reading, and
+  armAttempt(now: number): void {
+    // The sooner deadline applies; when both fall at once, the call's. Compared as clock
+    // times, not as time left: the first attempt starts at the call's own reading, and
     // (start + timeout) - start need not equal timeout in floating point.
-    const attemptEnd = now + attemptTimeoutMs;
+    const attemptEnd = now + this.attemptMs;
     const total = this.deadlineAt <= attemptEnd;
     const at = total ? this.deadlineAt : attemptEnd;
-    if (at === Number.POSITIVE_INFINITY) return;
+    if (at === Number.POSITIVE_INFINITY) {
+      this.#deadlines.remove(this);
+      return;
+    }
     if (at <= now) {
       this.abort(new TimeoutError('total', this.#timeoutMs));
       return;
     }
     this.#attemptTotal = total;
-    this.#attemptMs = attemptTimeoutMs;
     // Grouped by the timeout that set the deadline, so that each group's deadlines come
     // in nearly the order they are added (see DeadlineQueue).
-    this.#deadlines.add(this, at, total ? this.#timeoutMs : attemptTimeoutMs, now);
+    this.#deadlines.add(this, at, total ? this.#timeoutMs : this.attemptMs, now);
   }
 
   /** The armed deadline passed. */
   onDeadline(): void {
     if (this.#attemptTotal) {
-      this.abort(new TimeoutError('total', this.#timeoutMs));
+      // Run out while waiting in our own queue: say so, it is no verdict on the host.
+      const phase =
+        this.#acquire !== undefined && this.#exchange === undefined ? 'acquire' : 'total';
+      this.abort(new TimeoutError(phase, this.#timeoutMs));
     } else {
       // An attempt deadline ends this attempt only; the call may retry.
-      this.#abortAttempt(new TimeoutError('attempt', this.#attemptMs));
+      this.#abortAttempt(new TimeoutError('attempt', this.attemptMs));
     }
   }
 

@@ -18,8 +18,10 @@ import {
   PoolClosedError,
   ProtocolError,
   type SentinelError,
+  TimeoutError,
 } from '../core/errors.js';
 import { type HeadersInit, headersFromRaw, rawHeader } from '../core/headers.js';
+import { classify, type Verdict } from '../core/outcome.js';
 import type { BodyStream } from '../pool/body-stream.js';
 import type { HostEntry } from '../pool/connection-pool.js';
 import type { Exchange, ExchangeResult } from '../pool/exchange.js';
@@ -39,6 +41,7 @@ import {
   type ClientOptions,
   checkUpstreams,
   DEFAULT_REQUEST_OPTIONS,
+  defaultAttemptTimeout,
   type RequestOptions,
   type ResolvedOptions,
   resolveOptions,
@@ -59,14 +62,7 @@ import {
   type RetryStats,
 } from './resilience.js';
 import { HttpResponse, type ResponseInit, StreamingResponse } from './response.js';
-import {
-  addUpstreams,
-  type BackendPick,
-  endPick,
-  pickBackend,
-  rttOf,
-  verdictOf,
-} from './upstream-pick.js';
+import { addUpstreams, type BackendPick, endPick, pickBackend, rttOf } from './upstream-pick.js';
 
 /** A request for {@link HttpClient.request} and {@link HttpClient.stream}. */
 export interface RequestInit extends RequestOptions {
@@ -93,12 +89,24 @@ class Attempt implements BackendPick {
   readonly upstream: Upstream | undefined;
   backend: Backend | undefined = undefined;
   picked = false;
+  /** The breaker's ticket, handed back exactly once when the attempt is settled. */
+  ticket = 0;
+  /** Whether the request went out on a connection (only then is it the host's to judge). */
+  sent = false;
+  /** Client clock time it went out. */
+  sentAt = 0;
+  /** The classifier's verdict, once the attempt ended. */
+  verdict: Verdict | undefined = undefined;
+  /** The breaker hears of this outcome once the retry decision is made. */
+  deferBreaker = false;
   /** Where the attempt goes: for an upstream, known once the backend is picked. */
   origin: Origin | undefined;
   /** The pool's entry of that origin. */
   entry: HostEntry | undefined = undefined;
   /** Client clock time the attempt started. */
   readonly startedAt: number;
+  /** The first attempt of its hop: its request earns the retry budget's deposit. */
+  readonly first: boolean;
   /** Client clock time it ended (a stream: at headers). */
   endedAt = 0;
   conn: Connection | undefined = undefined;
@@ -112,18 +120,20 @@ class Attempt implements BackendPick {
   /** A streamed body ended before the attempt read its result; the attempt ends the pick. */
   streamEnded = false;
   /** That body's verdict on the backend. */
-  streamVerdict: boolean | undefined = undefined;
+  streamVerdict: Verdict['backend'] = 'none';
 
   constructor(
     origin: Origin | undefined,
     guard: HostGuard | undefined,
     upstream: Upstream | undefined,
     startedAt: number,
+    first: boolean,
   ) {
     this.origin = origin;
     this.guard = guard;
     this.upstream = upstream;
     this.startedAt = startedAt;
+    this.first = first;
   }
 }
 
@@ -160,6 +170,11 @@ export class HttpClient {
   readonly #calls = new Set<Call>();
   /** Upstreams this client added to a pool it shares, removed again by close(). */
   readonly #lentUpstreams: readonly string[];
+  /**
+   * How long an attempt may wait for a connection beyond the call's own deadline: none
+   * (Infinity) unless the pool's `connectionTimeoutMs` was set for it.
+   */
+  readonly #acquireWaitMs: number;
   #closed = false;
 
   /**
@@ -183,12 +198,7 @@ export class HttpClient {
       upstreams,
       ...rest
     } = options;
-    this.#defaults = resolveOptions(
-      DEFAULT_REQUEST_OPTIONS,
-      rest.attemptTimeout === undefined && rest.timeout !== undefined
-        ? { ...rest, attemptTimeout: rest.timeout }
-        : rest,
-    );
+    this.#defaults = resolveOptions(DEFAULT_REQUEST_OPTIONS, rest);
     let base: URL | undefined;
     if (baseUrl !== undefined) {
       try {
@@ -213,6 +223,7 @@ export class HttpClient {
       }
       this.pool = pool;
       this.#ownsPool = false;
+      this.#acquireWaitMs = pool.config.connectionTimeoutMs;
     } else {
       this.pool = new ConnectionPool({
         connectTimeoutMs: this.#defaults.connectTimeout,
@@ -220,6 +231,7 @@ export class HttpClient {
         ...(pool ?? {}),
       });
       this.#ownsPool = true;
+      this.#acquireWaitMs = pool?.connectionTimeoutMs ?? Number.POSITIVE_INFINITY;
     }
     this.#sameClock = this.pool.config.clock === this.#clock;
     this.#lentUpstreams = this.#ownsPool ? [] : definitions.map((d) => d.name);
@@ -368,7 +380,14 @@ export class HttpClient {
       if (request instanceof Promise) request = await request;
       // Before the call exists, so an aborted call touches neither pool nor host state.
       if (signal?.aborted) throw new AbortError(signal.reason);
-      call = new Call(this.#clock, this.#deadlines, opts.timeout, signal, this.#clock.now());
+      call = new Call(
+        this.#clock,
+        this.#deadlines,
+        opts.timeout,
+        opts.attemptTimeout ?? defaultAttemptTimeout(opts.timeout, engine?.config.maxAttempts ?? 1),
+        signal,
+        this.#clock.now(),
+      );
       this.#calls.add(call);
       let redirected = false;
       for (let hops = 0; ; hops++) {
@@ -383,7 +402,7 @@ export class HttpClient {
         for (let n = 0; ; n++) {
           // The call's first attempt starts when the call does: no second clock reading.
           const now = hops === 0 && n === 0 ? call.startedAt : this.#clock.now();
-          att = new Attempt(origin, guard, upstream, now);
+          att = new Attempt(origin, guard, upstream, now, n === 0);
           if (this.#begin(call, request, opts, stream, att, failed, n === 0)) {
             if (att.exchange !== undefined) {
               try {
@@ -398,11 +417,28 @@ export class HttpClient {
           }
           // Only read by a retry, which follows a failure: the next pick passes it over.
           failed = att.backend;
-          if (call.abortError !== undefined) {
+          let delay: number | undefined;
+          try {
+            if (call.abortError !== undefined) throw call.abortError;
+            delay = this.#retryDelay(call, request, engine, att, n, previousDelay);
+          } catch (err) {
+            // Nothing of this attempt may stay checked out: a streamed body holds its
+            // connection until cancelled.
             discard(att);
-            throw call.abortError;
+            throw err;
+          } finally {
+            if (att.deferBreaker) {
+              att.deferBreaker = false;
+              this.#resilience.settleBreaker(
+                att.guard!,
+                att.verdict!,
+                att.ticket,
+                att.sentAt,
+                att.endedAt - att.sentAt,
+                delay !== undefined,
+              );
+            }
           }
-          const delay = this.#retryDelay(call, request, engine, att, n, previousDelay);
           if (delay === undefined) break;
           discard(att);
           previousDelay = delay;
@@ -533,7 +569,7 @@ export class HttpClient {
   ): boolean {
     if (att.upstream === undefined) {
       try {
-        this.#resilience.admit(att.origin!.key, att.guard!, first, first, att.startedAt);
+        att.ticket = this.#resilience.admit(att.origin!.key, att.guard!, first, att.startedAt);
       } catch (err) {
         att.error = err as SentinelError;
         return false;
@@ -551,24 +587,36 @@ export class HttpClient {
       }
       att.origin = att.backend!.origin;
     }
-    call.startAttempt(opts.attemptTimeout, att.startedAt);
-    if (call.abortError !== undefined) {
+    call.attempts++;
+    if (call.deadlineAt <= att.startedAt) {
       // The whole-call deadline had passed before the attempt could start.
+      call.abort(new TimeoutError('total', opts.timeout));
       att.error = call.abortError;
       return true;
     }
-    const now = this.#poolNow(att.startedAt);
     try {
       att.entry = this.pool.host(att.origin!);
-      const conn = this.pool.tryTake(att.entry, opts.connectTimeout, false, now);
-      if (conn !== undefined) this.#dispatch(call, request, opts, stream, att, conn, now);
+      const conn = this.pool.tryTake(
+        att.entry,
+        opts.connectTimeout,
+        false,
+        this.#poolNow(att.startedAt),
+      );
+      if (conn !== undefined) this.#dispatch(call, request, opts, stream, att, conn, att.startedAt);
+      // Waiting in our own queue is bounded by the call's deadline; the attempt's own
+      // deadline starts when its request is sent.
+      else call.armTotal(att.startedAt);
     } catch (err) {
       att.error = asSentinelError(err);
     }
     return true;
   }
 
-  /** Sends the attempt's request on `conn`. `now` is on the pool's clock. */
+  /**
+   * Sends the attempt's request on `conn`. From here the attempt is the host's to judge:
+   * its own deadline starts, and the hop's first request earns the retry budget's deposit.
+   * `now` is on the client's clock.
+   */
   #dispatch(
     call: Call,
     request: PreparedRequest,
@@ -579,6 +627,12 @@ export class HttpClient {
     now: number,
   ): void {
     att.conn = conn;
+    if (!att.sent) {
+      att.sent = true;
+      att.sentAt = now;
+      call.armAttempt(now);
+      if (att.first) this.#resilience.sent(now);
+    }
     // `let`, not `const`: onEnd can run inside conn.exchange() (a dispatch that
     // throws), before the assignment.
     let exchange: Exchange | undefined;
@@ -591,10 +645,10 @@ export class HttpClient {
         bodyLength: Math.max(request.body.length, 0),
         maxBodySize: opts.maxBodySize,
         stream,
-        idleTimeoutMs: Number.isFinite(opts.attemptTimeout) ? opts.attemptTimeout : 300_000,
+        idleTimeoutMs: idleTimeout(stream ? (opts.attemptTimeout ?? opts.timeout) : call.attemptMs),
         onEnd: stream ? (error) => this.#streamEnded(call, conn, att, exchange, error) : undefined,
       },
-      now,
+      this.#poolNow(now),
     );
     att.exchange = exchange;
     call.exchanging(exchange);
@@ -640,7 +694,7 @@ export class HttpClient {
           try {
             conn = await this.pool.acquireOrigin(
               att.origin!,
-              this.pool.config.connectionTimeoutMs,
+              this.#acquireWaitMs,
               opts.connectTimeout,
               att.fresh,
               call.acquiring(),
@@ -651,7 +705,7 @@ export class HttpClient {
         }
         const now = this.#clock.now();
         att.queuedMs = now - waitStart;
-        this.#dispatch(call, request, opts, stream, att, conn, this.#poolNow(now));
+        this.#dispatch(call, request, opts, stream, att, conn, now);
         try {
           att.result = await att.exchange!.promise;
           return;
@@ -683,13 +737,20 @@ export class HttpClient {
     else if (result !== undefined && stream) poolNow = exchange.startedAt + result.ttfbMs;
     else if (exchange.endedAt >= 0) poolNow = exchange.endedAt;
     else poolNow = this.pool.config.clock.now();
+    const verdict = classify({
+      status: result?.status,
+      error: att.error,
+      sent: exchange !== undefined,
+      reused: exchange?.reused,
+    });
+    att.verdict = verdict;
     if (!streaming) {
-      // A pick that sent nothing (acquire timed out or was aborted) is cancelled; one
-      // that failed took as long as it took to fail.
+      // A pick that sent nothing (acquire timed out or was aborted) is cancelled by its
+      // verdict; one that failed took as long as it took to fail.
       if (att.picked) {
         endPick(
           att,
-          exchange === undefined ? undefined : verdictOf(result?.status ?? 0, att.error),
+          verdict.backend,
           exchange === undefined
             ? 0
             : result === undefined
@@ -705,11 +766,17 @@ export class HttpClient {
     att.endedAt = now;
     const duration = now - att.startedAt;
     this.#attemptEnded(request, call, att, duration);
+    // A 502/503/504 counts for the breaker once per call: if a retry follows, its answer
+    // is the verdict (see the retry loop).
+    att.deferBreaker = verdict.kind === 'unavailable';
     this.#resilience.settle(
       att.guard!,
-      { status: result?.status, error: att.error },
-      duration,
+      verdict,
+      att.ticket,
+      att.sentAt,
+      now - (att.sent ? att.sentAt : att.startedAt),
       now,
+      att.deferBreaker,
     );
   }
 
@@ -749,7 +816,7 @@ export class HttpClient {
       previousDelay,
     );
     if (!decision.retry) return undefined;
-    const refused = this.#resilience.refuseRetry(att.guard);
+    const refused = this.#resilience.refuseRetry();
     if (refused === undefined) {
       if (this.#events.active) {
         this.#events.emit({
@@ -802,7 +869,11 @@ export class HttpClient {
     // may still follow). A body that ended before the attempt read its result (all of
     // it came at once) is left to the attempt too: only the result has the round trip.
     if (att.picked && exchange?.responseStarted === true) {
-      const verdict = verdictOf(exchange.status, error);
+      // The body's own failure when the backend caused it (cut off, stalled); otherwise,
+      // the caller cancelling it included, the status it answered with.
+      let judged = classify({ status: exchange.status, error, reused: exchange.reused });
+      if (judged.fault !== 'host') judged = classify({ status: exchange.status });
+      const verdict = judged.backend;
       if (att.result !== undefined) {
         endPick(att, verdict, rttOf(att.result));
       } else {
@@ -897,6 +968,11 @@ function resendable(
     call.attemptError === undefined &&
     (request.idempotencyKey || IDEMPOTENT.has(request.method))
   );
+}
+
+/** An idle deadline for undici's parser: ours fire first, this is a backstop. */
+function idleTimeout(ms: number): number {
+  return Number.isFinite(ms) ? ms : 300_000;
 }
 
 function asSentinelError(err: unknown): SentinelError {

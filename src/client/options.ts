@@ -33,9 +33,12 @@ export interface RequestOptions {
    */
   timeout?: number;
   /**
-   * Deadline of one attempt in ms (acquire, connect, send, and read the response; for
-   * `stream()`, until headers).
-   * @default the value of `timeout`
+   * Deadline of one attempt in ms, from when its request is sent (connect, send, and read
+   * the response; for `stream()`, until headers) — not while it waits for a connection,
+   * which only `timeout` bounds. For `stream()` it also bounds each wait for the next
+   * chunk of the body (default there: `timeout`).
+   * @default min(timeout, max(1000, timeout / maxAttempts)): short enough that a hung
+   *   attempt is cut and retried within `timeout` (10 s with the defaults)
    */
   attemptTimeout?: number;
   /**
@@ -127,7 +130,8 @@ export interface ClientOptions extends Omit<RequestOptions, 'signal' | 'idempote
 export interface ResolvedOptions {
   maxBodySize: number;
   timeout: number;
-  attemptTimeout: number;
+  /** Undefined: derived per call by {@link defaultAttemptTimeout}. */
+  attemptTimeout: number | undefined;
   connectTimeout: number;
   maxRedirects: number;
   decompress: boolean;
@@ -138,7 +142,7 @@ export interface ResolvedOptions {
 export const DEFAULT_REQUEST_OPTIONS: Readonly<ResolvedOptions> = Object.freeze({
   maxBodySize: 10 * 1024 * 1024,
   timeout: 30_000,
-  attemptTimeout: 30_000,
+  attemptTimeout: undefined,
   connectTimeout: 10_000,
   maxRedirects: 10,
   decompress: true,
@@ -186,13 +190,7 @@ export function resolveOptions(
         ? maxBodySize
         : nonNegative('maxBodySize', maxBodySize);
   }
-  if (timeout !== undefined) {
-    out.timeout = checkTimeout('timeout', timeout);
-    // An attempt deadline left at its default follows the call's.
-    if (attemptTimeout === undefined && base.attemptTimeout >= base.timeout) {
-      out.attemptTimeout = out.timeout;
-    }
-  }
+  if (timeout !== undefined) out.timeout = checkTimeout('timeout', timeout);
   if (attemptTimeout !== undefined) {
     out.attemptTimeout = checkTimeout('attemptTimeout', attemptTimeout);
     // Like Polly's cross-option check: an attempt deadline past the call's can never
@@ -209,6 +207,16 @@ export function resolveOptions(
   if (decompress !== undefined) out.decompress = bool('decompress', decompress);
   if (throwHttpErrors !== undefined) out.throwHttpErrors = bool('throwHttpErrors', throwHttpErrors);
   return out;
+}
+
+/**
+ * The attempt deadline when none is given: `timeout` shared out over the attempts the
+ * retry policy allows, so that a hung attempt is cut and retried within the call's
+ * deadline, but never under 1 s (a slow answer is not a hung one), nor over `timeout`.
+ * 30 s and 3 attempts give 10 s.
+ */
+export function defaultAttemptTimeout(timeoutMs: number, maxAttempts: number): number {
+  return Math.min(timeoutMs, Math.max(1000, timeoutMs / maxAttempts));
 }
 
 function bool(name: string, value: unknown): boolean {

@@ -1,20 +1,20 @@
 /**
  * The client's resilience state: the retry engine, a circuit breaker and a health record
  * per host, and one retry budget for the client. The attempt pipeline asks it before an
- * attempt (may it go?), tells it after (what happened), and asks it whether to retry.
+ * attempt (may it go?), tells it when the request is sent, tells it after (what the one
+ * outcome classifier made of it), and asks it whether to retry.
  * Per-host state is bounded: past {@link MAX_HOSTS} hosts, quiet ones are forgotten.
  */
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { CircuitOpenError, InvalidRequestError } from '../core/errors.js';
+import type { Verdict } from '../core/outcome.js';
 import {
-  type CallOutcome,
   CircuitBreaker,
   type CircuitBreakerStats,
-  classifyOutcome,
   HostHealth,
   type HostHealthStats,
-  healthOutcome,
   normalizeCircuitBreakerConfig,
+  REFUSED,
   RetryBudget,
   type RetryBudgetStats,
   type RetryConfig,
@@ -37,8 +37,6 @@ export interface RetryStats {
   retries: number;
   /** Retries the policy allowed but the client-wide budget refused. */
   refusedByBudget: number;
-  /** Retries refused because the host's retry throttle was at or below half. */
-  refusedByThrottle: number;
   /**
    * Attempts kept from a host because its breaker was open. For an upstream each
    * backend passed over counts, though the attempt may have gone to another backend.
@@ -116,7 +114,6 @@ export class Resilience {
   readonly #engines = new WeakMap<object, RetryEngine>();
   retries = 0;
   refusedByBudget = 0;
-  refusedByThrottle = 0;
   rejectedByBreaker = 0;
   shed = 0;
 
@@ -194,70 +191,110 @@ export class Resilience {
   }
 
   /**
-   * May an attempt go to this host? Throws `CircuitOpenError` when the breaker refuses.
-   * Every admitted attempt must be followed by exactly one {@link settle}.
+   * May an attempt go to this host? Throws `CircuitOpenError` when the breaker refuses
+   * (or, with `shedFirstAttempts`, adaptive throttling sheds a first attempt). Nothing is
+   * counted for the host yet: that waits until the request is {@link sent}.
    *
-   * @param deposit - count the call in the retry budget: once per call, so false when
-   *   an upstream's first attempt tries a second backend
+   * @param first - the call's first attempt (only those are shed)
    * @param now - the client clock's reading the attempt starts at
+   * @returns the breaker's ticket, to hand back to {@link settleBreaker} exactly once
    */
-  admit(key: string, guard: HostGuard, firstAttempt: boolean, deposit: boolean, now: number): void {
+  admit(key: string, guard: HostGuard, first: boolean, now: number): number {
     this.#held.hold(now);
     try {
-      if (deposit) this.budget?.deposit();
       const breaker = guard.breaker;
-      if (breaker !== undefined && !breaker.tryAcquire()) {
+      const ticket = breaker === undefined ? 0 : breaker.acquire();
+      if (ticket === REFUSED) {
         this.rejectedByBreaker++;
-        throw new CircuitOpenError(key, breaker.retryAfterMs());
+        throw new CircuitOpenError(key, breaker!.retryAfterMs());
       }
       const health = guard.health;
-      if (health !== undefined) {
-        if (this.#shed && firstAttempt && health.shouldShed()) {
-          this.shed++;
-          breaker?.record('ignored');
-          throw new CircuitOpenError(key, 0);
-        }
-        health.recordAttempt();
+      if (health !== undefined && this.#shed && first && health.shouldShed()) {
+        this.shed++;
+        health.recordShed();
+        breaker?.record('ignored', undefined, ticket);
+        throw new CircuitOpenError(key, 0);
       }
+      return ticket;
     } finally {
       this.#held.release();
     }
   }
 
   /**
-   * Records how an admitted attempt ended.
+   * The call's first request went out on a connection: it earns the retry budget its
+   * share. Time spent in our own queue before this is never counted.
+   */
+  sent(now: number): void {
+    if (this.budget === undefined) return;
+    this.#held.hold(now);
+    this.budget.deposit();
+    this.#held.release();
+  }
+
+  /**
+   * Records what the host did with an attempt, by the classifier's verdict: host health
+   * now; the breaker too unless `deferBreaker` (the caller then calls
+   * {@link settleBreaker} once it knows whether the call goes on).
+   *
+   * @param sentAt - client clock time the request went out (stale-failure rule)
    * @param now - the client clock's reading the attempt ended at
    */
   settle(
     guard: HostGuard,
-    result: { status?: number; error?: unknown },
+    verdict: Verdict,
+    ticket: number,
+    sentAt: number,
     latencyMs: number,
     now: number,
-  ): CallOutcome {
+    deferBreaker: boolean,
+  ): void {
     this.#held.hold(now);
     try {
-      const outcome = classifyOutcome(result);
-      guard.breaker?.record(outcome, latencyMs);
-      // Health has its own verdict: a 429 is no breaker failure, but it is a refusal that
-      // adaptive throttling must see.
-      const served = guard.health === undefined ? undefined : healthOutcome(result);
-      if (served !== undefined) guard.health!.recordOutcome(served, latencyMs);
-      return outcome;
+      if (verdict.health !== 'none') {
+        guard.health?.recordOutcome(verdict.health === 'served', latencyMs);
+      }
+      if (!deferBreaker) this.#record(guard, verdict.breaker, ticket, sentAt, latencyMs);
     } finally {
       this.#held.release();
     }
   }
 
   /**
-   * May a retry the policy allows be made? Spends budget when yes; otherwise says who
-   * refused. `guard` is the host that failed; undefined when no host was reached (an
-   * upstream had no backend to pick), which only the budget can refuse.
+   * The breaker's part of {@link settle}, for an outcome counted once per call (a 503
+   * that a retry follows is not yet a verdict: the retry's answer is).
    */
-  refuseRetry(guard: HostGuard | undefined): 'throttle' | 'budget' | undefined {
-    if (guard?.health !== undefined && !guard.health.allowRetry()) {
-      this.refusedByThrottle++;
-      return 'throttle';
-    }
+  settleBreaker(
+    guard: HostGuard,
+    verdict: Verdict,
+    ticket: number,
+    sentAt: number,
+    latencyMs: number,
+    retried: boolean,
+  ): void {
+    this.#record(guard, retried ? 'none' : verdict.breaker, ticket, sentAt, latencyMs);
+  }
+
+  #record(
+    guard: HostGuard,
+    judged: Verdict['breaker'],
+    ticket: number,
+    sentAt: number,
+    latencyMs: number,
+  ): void {
+    guard.breaker?.record(
+      judged === 'down' ? 'failure' : judged === 'alive' ? 'success' : 'ignored',
+      latencyMs,
+      ticket,
+      sentAt,
+    );
+  }
+
+  /**
+   * May a retry the policy allows be made? Spends budget when yes; says so when the
+   * budget refused.
+   */
+  refuseRetry(): 'budget' | undefined {
     if (this.budget !== undefined && !this.budget.tryWithdraw()) {
       this.refusedByBudget++;
       return 'budget';
@@ -287,7 +324,6 @@ export class Resilience {
       retry: {
         retries: this.retries,
         refusedByBudget: this.refusedByBudget,
-        refusedByThrottle: this.refusedByThrottle,
         rejectedByBreaker: this.rejectedByBreaker,
         shed: this.shed,
         budget: this.budget?.stats(),

@@ -5,6 +5,7 @@
  * upstream definitions to its pool.
  */
 import { CircuitOpenError, type SentinelError } from '../core/errors.js';
+import type { Verdict } from '../core/outcome.js';
 import type { ExchangeResult } from '../pool/exchange.js';
 import type { Backend, ConnectionPool, Upstream } from '../pool/index.js';
 import type { CheckedUpstream } from './options.js';
@@ -22,23 +23,8 @@ export interface BackendPick {
   backend: Backend | undefined;
   /** The pick is neither recorded nor cancelled yet. */
   picked: boolean;
-}
-
-/** Errors that end an exchange on our side and say nothing about the backend. */
-const NO_VERDICT: ReadonlySet<string> = new Set([
-  'SENTINEL_ABORTED',
-  'SENTINEL_POOL_CLOSED',
-  'SENTINEL_BODY_TOO_LARGE',
-  'SENTINEL_INVALID_REQUEST',
-]);
-
-/**
- * What an exchange's outcome says about the backend: a 5xx or a failed exchange is a
- * failure; one we ended ourselves (abort, body limit, close) says nothing (undefined).
- */
-export function verdictOf(status: number, error: SentinelError | undefined): boolean | undefined {
-  if (error === undefined) return status < 500;
-  return NO_VERDICT.has(error.code) ? undefined : false;
+  /** The breaker's ticket of the host picked. */
+  ticket: number;
 }
 
 /**
@@ -61,7 +47,7 @@ export function rttOf(result: ExchangeResult): number {
  * `backends.length + 1` picks.
  *
  * @param failed - the backend of the attempt before, passed over while another is usable
- * @param first - the call's first attempt (budget deposit, first-attempt shedding)
+ * @param first - the call's first attempt (first-attempt shedding)
  * @param now - the client clock's reading the attempt starts at
  */
 export function pickBackend(
@@ -96,8 +82,7 @@ export function pickBackend(
     }
     const guard = resilience.host(backend.origin.key);
     try {
-      // The call counts in the retry budget once, on its first admission.
-      resilience.admit(backend.origin.key, guard, first, first && refused === undefined, now);
+      into.ticket = resilience.admit(backend.origin.key, guard, first, now);
     } catch (err) {
       upstream.cancel(backend);
       refusal = err as CircuitOpenError;
@@ -118,11 +103,14 @@ export function pickBackend(
   });
 }
 
-/** Ends an open pick: `verdict` undefined cancels it (no outcome to learn from). */
-export function endPick(pick: BackendPick, verdict: boolean | undefined, rttMs: number): void {
+/**
+ * Ends an open pick with the classifier's verdict on the backend: `none` cancels it (no
+ * outcome to learn from).
+ */
+export function endPick(pick: BackendPick, verdict: Verdict['backend'], rttMs: number): void {
   pick.picked = false;
-  if (verdict === undefined) pick.upstream!.cancel(pick.backend!);
-  else pick.upstream!.record(pick.backend!, verdict, rttMs);
+  if (verdict === 'none') pick.upstream!.cancel(pick.backend!);
+  else pick.upstream!.record(pick.backend!, verdict === 'success', rttMs);
 }
 
 /** Adds checked upstream definitions to `pool`, all or none. */

@@ -4,7 +4,7 @@
  * (for retries and redirects). Streams are one-shot; everything else is replayable.
  */
 import { Readable } from 'node:stream';
-import { InvalidRequestError } from './errors.js';
+import { InvalidRequestError, RequestBodyError } from './errors.js';
 
 /** Body shapes accepted by the client. */
 export type BodyInit =
@@ -100,11 +100,43 @@ export function prepareBody(body: unknown, json: unknown): PreparedBody | Promis
     return readWhole(body);
   }
   if (typeof body === 'object' && (body instanceof Readable || isAsyncIterable(body))) {
-    return { data: body as Readable, length: -1, contentType: undefined, replayable: false };
+    return {
+      data: guarded(body as AsyncIterable<Uint8Array>),
+      length: -1,
+      contentType: undefined,
+      replayable: false,
+    };
   }
   throw new InvalidRequestError(
     `unsupported body type ${Object.prototype.toString.call(body)}; use a string, bytes, URLSearchParams, FormData, Blob, a stream, or json`,
   );
+}
+
+/**
+ * The caller's stream, with its failures marked as the caller's: an error thrown while
+ * reading the source becomes a {@link RequestBodyError}, so the attempt that sends it is
+ * judged as the caller's fault (never the host's) and is not retried.
+ */
+async function* guarded(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const iterator = source[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      let next: IteratorResult<Uint8Array>;
+      try {
+        next = await iterator.next();
+      } catch (cause) {
+        throw new RequestBodyError(
+          `the request body source failed: ${cause instanceof Error ? cause.message : String(cause)}`,
+          { cause },
+        );
+      }
+      if (next.done === true) return;
+      yield next.value;
+    }
+  } finally {
+    // Stopped early (the connection failed): let the source release what it holds.
+    await iterator.return?.();
+  }
 }
 
 async function readWhole(body: FormData | Blob): Promise<PreparedBody> {

@@ -16,6 +16,7 @@ export type SentinelErrorCode =
   | 'SENTINEL_POOL_CLOSED'
   | 'SENTINEL_INVALID_REQUEST'
   | 'SENTINEL_ABORTED'
+  | 'SENTINEL_REQUEST_BODY'
   | 'SENTINEL_HTTP_STATUS';
 
 /** Options every error accepts. */
@@ -163,6 +164,19 @@ export class AbortError extends SentinelError {
   constructor(reason?: unknown, options?: SentinelErrorOptions) {
     super('the request was aborted', { cause: reason, ...options });
     this.reason = reason;
+  }
+}
+
+/**
+ * The caller's request body source failed (a stream or generator threw, a file could not
+ * be read). Never retried: the source is spent. Never the host's fault.
+ */
+export class RequestBodyError extends SentinelError {
+  override readonly name = 'RequestBodyError';
+  readonly code = 'SENTINEL_REQUEST_BODY';
+
+  constructor(message = 'the request body source failed', options?: SentinelErrorOptions) {
+    super(message, options);
   }
 }
 

@@ -57,3 +57,17 @@ export function timeout(name: string, value: unknown): number {
   }
   return value as number;
 }
+
+/**
+ * Refuses keys that are not options (a typo such as `consecutiveFailure` would otherwise
+ * be ignored, and the guard would run on its defaults without a word).
+ */
+export function knownKeys(what: string, value: object, allowed: readonly string[]): void {
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key)) {
+      throw new InvalidRequestError(
+        `unknown ${what} option ${JSON.stringify(key)}; expected one of ${allowed.join(', ')}`,
+      );
+    }
+  }
+}

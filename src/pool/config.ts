@@ -26,9 +26,10 @@ export interface PoolConfig {
    */
   maxTotalConnections: number;
   /**
-   * How long `acquire` waits in the FIFO queue for a connection, then `TimeoutError`
-   * with phase `acquire`.
-   * @default 5000
+   * How long `pool.acquire()` waits in the FIFO queue for a connection, then
+   * `TimeoutError` with phase `acquire`. An `HttpClient` bounds the wait by each call's
+   * own `timeout` instead, and applies this limit too only when it is set explicitly.
+   * @default 30000
    */
   connectionTimeoutMs: number;
   /**
@@ -62,7 +63,7 @@ export const DEFAULT_POOL_CONFIG: Readonly<PoolConfig> = Object.freeze({
   maxConnections: 20,
   maxIdleConnections: 10,
   maxTotalConnections: Number.POSITIVE_INFINITY,
-  connectionTimeoutMs: 5000,
+  connectionTimeoutMs: 30_000,
   idleTimeoutMs: 30_000,
   maxConnectionLifetimeMs: 300_000,
   connectTimeoutMs: 10_000,

@@ -360,11 +360,14 @@ export class ConnectionPool implements ConnectionObserver {
         this.#clearWaiter(waiter);
         reject(error);
       };
-      waiter.timer = unrefTimer(
-        this.config.clock,
-        () => leave(new TimeoutError('acquire', waitMs)),
-        waitMs,
-      );
+      // Infinity: the client bounds the wait by the call's own deadline instead.
+      if (waitMs !== Number.POSITIVE_INFINITY) {
+        waiter.timer = unrefTimer(
+          this.config.clock,
+          () => leave(new TimeoutError('acquire', waitMs)),
+          waitMs,
+        );
+      }
       if (signal !== undefined) {
         waiter.onAbort = () => leave(new AbortError(signal.reason));
         signal.addEventListener('abort', waiter.onAbort, { once: true });

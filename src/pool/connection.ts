@@ -15,6 +15,7 @@ import {
   TimeoutError,
 } from '../core/errors.js';
 import { type HeadersInit, normalizeHeaders } from '../core/headers.js';
+import { classify } from '../core/outcome.js';
 import { timeout as checkTimeout, nonNegative } from '../core/validate.js';
 import { Exchange, type ExchangeOwner, type ExchangeRequest, type WireBody } from './exchange.js';
 import type { HostStatsRecorder } from './host-stats.js';
@@ -55,14 +56,6 @@ export enum Place {
   Idle = 2,
   Gone = 3,
 }
-
-/** Errors that end a request on our side: they say nothing about the host's health. */
-const NO_VERDICT: ReadonlySet<string> = new Set([
-  'SENTINEL_ABORTED',
-  'SENTINEL_POOL_CLOSED',
-  'SENTINEL_BODY_TOO_LARGE',
-  'SENTINEL_INVALID_REQUEST',
-]);
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
@@ -215,8 +208,9 @@ export class Connection implements ExchangeOwner {
     this.#clearConnectTimer();
     this.#deadlines.remove(exchange);
     const endedAt = exchange.endedAt;
+    const counted = classify({ status: exchange.status, error, reused: exchange.reused }).stats;
     this.stats.requestEnded(
-      error === undefined ? exchange.status < 500 : NO_VERDICT.has(error.code) ? undefined : false,
+      counted === 'none' ? undefined : counted === 'succeeded',
       endedAt - exchange.startedAt,
       received,
       endedAt,

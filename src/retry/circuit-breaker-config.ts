@@ -3,16 +3,22 @@
  * place they are validated.
  */
 import { InvalidRequestError } from '../core/errors.js';
-import { inRange, integer, positive } from '../core/validate.js';
+import { inRange, integer, knownKeys, positive } from '../core/validate.js';
 
-/** When a breaker opens, how long it stays open, and how it recovers. */
+/**
+ * When a breaker opens, how long it stays open, and how it recovers. By default it opens
+ * only for a host that is down: a run of consecutive host-down failures (connection
+ * failures, attempt timeouts, 502/503/504) with no healthy answer between. A host that
+ * serves part of its traffic keeps getting it.
+ */
 export interface CircuitBreakerConfig {
   /**
-   * Failure share of the window, in (0, 1], at or above which the breaker opens (once the
-   * window holds `minimumRequests`).
-   * @default 0.5
+   * Opt-in failure-rate rule: the breaker also opens when the failure share of the window,
+   * in (0, 1], reaches this (once the window holds `minimumRequests`). Off by default: at
+   * 50 % failures a host still serves half the calls, and cutting it to zero serves none.
+   * @default undefined (off)
    */
-  failureRateThreshold: number;
+  failureRateThreshold: number | undefined;
   /**
    * Calls the window must hold before the failure rate is trusted.
    * @default 20
@@ -25,9 +31,12 @@ export interface CircuitBreakerConfig {
    */
   windowMs: number;
   /**
-   * A run of this many failures opens the breaker whatever the volume, so a host with
-   * little traffic is also protected. `Infinity` turns it off.
-   * @default 5
+   * A run of this many host-down failures opens the breaker. A failure of an attempt sent
+   * before the latest healthy answer is stale and does not extend the run, so a batch of
+   * old timeouts firing together is not a run. 10 keeps a half-working host open: at 50 %
+   * failures and one call at a time, a run of 10 has a chance under 1 in 1000 per call,
+   * while a host that is down is cut off within ten attempts. `Infinity` turns it off.
+   * @default 10
    */
   consecutiveFailures: number;
   /**
@@ -67,10 +76,10 @@ export interface NormalizedCircuitBreakerConfig extends Readonly<CircuitBreakerC
 
 /** The defaults of every {@link CircuitBreakerConfig} field. */
 export const DEFAULT_CIRCUIT_BREAKER_CONFIG: Readonly<CircuitBreakerConfig> = Object.freeze({
-  failureRateThreshold: 0.5,
+  failureRateThreshold: undefined,
   minimumRequests: 20,
   windowMs: 30_000,
-  consecutiveFailures: 5,
+  consecutiveFailures: 10,
   slowCallThresholdMs: undefined,
   openDurationMs: 5_000,
   maxOpenDurationMs: 60_000,
@@ -89,13 +98,15 @@ export function normalizeCircuitBreakerConfig(
     throw new InvalidRequestError('circuitBreaker config must be an object');
   }
   const d = DEFAULT_CIRCUIT_BREAKER_CONFIG;
+  knownKeys('circuitBreaker', partial, Object.keys(d));
   const failureRateThreshold = partial.failureRateThreshold ?? d.failureRateThreshold;
   if (
-    typeof failureRateThreshold !== 'number' ||
-    !(failureRateThreshold > 0 && failureRateThreshold <= 1)
+    failureRateThreshold !== undefined &&
+    (typeof failureRateThreshold !== 'number' ||
+      !(failureRateThreshold > 0 && failureRateThreshold <= 1))
   ) {
     throw new InvalidRequestError(
-      `failureRateThreshold must be a number in (0, 1], got ${String(failureRateThreshold)}`,
+      `failureRateThreshold must be a number in (0, 1] or undefined, got ${String(failureRateThreshold)}`,
     );
   }
   const minimumRequests = integer(

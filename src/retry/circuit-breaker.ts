@@ -62,23 +62,33 @@ function unreachableState(state: never): never {
 const REQUESTS = 0;
 const FAILURES = 1;
 
+/** A ticket of {@link CircuitBreaker.acquire}: refused, a plain admission, or a probe. */
+export const REFUSED = -1;
+
 /**
- * A circuit breaker for one host. Opens on a failure rate over a sliding window (with a
- * minimum volume) or a run of consecutive failures; stays open for a duration that doubles
- * while probes keep failing; half-open, lets `halfOpenProbes` calls through.
+ * A circuit breaker for one host. Opens on a run of consecutive failures with no success
+ * between (and, when configured, on a failure rate over a sliding window with a minimum
+ * volume); stays open for a duration that doubles while probes keep failing; half-open,
+ * lets `halfOpenProbes` calls through, each holding a probe slot by ticket.
  *
- * Outcomes count in the state the breaker is in when they are recorded: a late success of a
- * call admitted before the breaker opened is fresh evidence the host works and counts like
- * a probe's; one recorded while open is dropped.
+ * Two rules keep it from opening on a host that works:
+ * - a failure of a call sent before the latest success is stale and does not extend the
+ *   run (with many calls in flight, a batch of old failures landing together is not a
+ *   run: the success in between already said the host answers);
+ * - a slot is freed only by the call that took it: a late outcome of a call admitted
+ *   while the breaker was closed never lets an extra probe through.
+ *
+ * A late success of a call admitted before the breaker opened is fresh evidence that the
+ * host works and counts like a probe's; any outcome recorded while open is dropped.
  *
  * @example
  * ```ts
  * const breaker = new CircuitBreaker({ name: 'api.example.com:443', consecutiveFailures: 3 });
- * if (!breaker.tryAcquire()) throw new CircuitOpenError('api.example.com', breaker.retryAfterMs());
- * const started = performance.now();
- * try { const res = await send(); breaker.record(classifyOutcome({ status: res.status }),
- *   performance.now() - started); }
- * catch (error) { breaker.record(classifyOutcome({ error })); throw error; }
+ * const ticket = breaker.acquire();
+ * if (ticket === REFUSED) throw new CircuitOpenError(breaker.name, breaker.retryAfterMs());
+ * const sentAt = performance.now();
+ * try { await send(); breaker.record('success', performance.now() - sentAt, ticket, sentAt); }
+ * catch (error) { breaker.record(classifyOutcome({ error }), undefined, ticket, sentAt); throw error; }
  * ```
  */
 export class CircuitBreaker {
@@ -91,13 +101,20 @@ export class CircuitBreaker {
   readonly #listeners = new Set<(to: BreakerStateName, from: BreakerStateName) => void>();
   #state: BreakerState = { state: 'closed' };
   #consecutive = 0;
+  /** Clock time of the latest success recorded; failures of calls sent before it are stale. */
+  #aliveAt = Number.NEGATIVE_INFINITY;
+  /** Counts half-open periods: a probe's ticket is the number of its period. */
+  #period = 0;
 
   /** @throws InvalidRequestError naming the first invalid option */
   constructor(
     config: Partial<CircuitBreakerConfig> & { name?: string } = {},
     deps: { clock?: Clock } = {},
   ) {
-    const { name = 'circuit', ...rest } = config ?? {};
+    if (typeof config !== 'object' || config === null) {
+      throw new InvalidRequestError('circuitBreaker config must be an object');
+    }
+    const { name = 'circuit', ...rest } = config;
     if (typeof name !== 'string' || name === '') {
       throw new InvalidRequestError('name must be a non-empty string');
     }
@@ -126,6 +143,7 @@ export class CircuitBreaker {
   #current(): BreakerState {
     const s = this.#state;
     if (s.state === 'open' && this.#clock.now() >= s.until) {
+      this.#period++;
       this.#transition({ state: 'half-open', inFlight: 0, successes: 0, openCount: s.openCount });
     }
     return this.#state;
@@ -162,23 +180,33 @@ export class CircuitBreaker {
   }
 
   /**
-   * Asks to send one call. False when open, or half-open with every probe slot taken. Every
-   * `true` must be matched by exactly one {@link record}.
+   * Asks to send one call: {@link REFUSED} when open, or half-open with every probe slot
+   * taken; otherwise a ticket to hand back with the call's {@link record}: 0 for a call
+   * admitted while closed, the half-open period's number for a probe. Every ticket must be
+   * recorded exactly once.
    */
-  tryAcquire(): boolean {
+  acquire(): number {
     const s = this.#current();
     switch (s.state) {
       case 'closed':
-        return true;
+        return 0;
       case 'open':
-        return false;
+        return REFUSED;
       case 'half-open':
-        if (s.inFlight >= this.config.halfOpenProbes) return false;
+        if (s.inFlight >= this.config.halfOpenProbes) return REFUSED;
         this.#state = { ...s, inFlight: s.inFlight + 1 };
-        return true;
+        return this.#period;
       default:
         return unreachableState(s);
     }
+  }
+
+  /**
+   * {@link acquire} as a yes or no, for callers that record without a ticket (their
+   * outcome in half-open is then taken as a probe's).
+   */
+  tryAcquire(): boolean {
+    return this.acquire() !== REFUSED;
   }
 
   /** Ms until the breaker lets a probe through; 0 unless open. */
@@ -188,10 +216,14 @@ export class CircuitBreaker {
   }
 
   /**
-   * Records the outcome of a call admitted by {@link tryAcquire}.
+   * Records the outcome of a call admitted by {@link acquire}.
    * @param durationMs - how long it took, for the slow-call threshold
+   * @param ticket - what {@link acquire} returned; omitted, the call is taken for a probe
+   *   while half-open
+   * @param sentAt - clock time the call was sent; a failure sent before the latest success
+   *   is stale. Omitted, every failure is fresh.
    */
-  record(outcome: CallOutcome, durationMs?: number): void {
+  record(outcome: CallOutcome, durationMs?: number, ticket?: number, sentAt?: number): void {
     const failed =
       outcome === 'failure' ||
       (outcome === 'success' &&
@@ -204,15 +236,18 @@ export class CircuitBreaker {
         this.#window.add(REQUESTS);
         if (!failed) {
           this.#consecutive = 0;
+          this.#aliveAt = this.#clock.now();
           return;
         }
         this.#window.add(FAILURES);
-        this.#consecutive++;
-        const requests = this.#window.sum(REQUESTS);
+        if (sentAt === undefined || sentAt >= this.#aliveAt) this.#consecutive++;
+        const threshold = this.config.failureRateThreshold;
+        const requests = threshold === undefined ? 0 : this.#window.sum(REQUESTS);
         if (
           this.#consecutive >= this.config.consecutiveFailures ||
-          (requests >= this.config.minimumRequests &&
-            this.#window.sum(FAILURES) / requests >= this.config.failureRateThreshold)
+          (threshold !== undefined &&
+            requests >= this.config.minimumRequests &&
+            this.#window.sum(FAILURES) / requests >= threshold)
         ) {
           this.#open(1);
         }
@@ -221,20 +256,34 @@ export class CircuitBreaker {
       case 'open':
         return;
       case 'half-open': {
+        const probe = ticket === undefined || ticket === this.#period;
+        if (!failed && outcome !== 'ignored') this.#aliveAt = this.#clock.now();
+        if (!probe) {
+          // Admitted before this period: its slot is not ours to free, and a failure of
+          // it says nothing new. A success still shows that the host answers.
+          if (outcome === 'success' && !failed) this.#probeSucceeded(s, s.inFlight);
+          return;
+        }
         const inFlight = Math.max(0, s.inFlight - 1);
         if (outcome === 'ignored') {
           this.#state = { ...s, inFlight };
         } else if (failed) {
           this.#open(s.openCount + 1);
-        } else if (s.successes + 1 >= this.config.halfOpenProbes) {
-          this.#transition({ state: 'closed' });
         } else {
-          this.#state = { ...s, inFlight, successes: s.successes + 1 };
+          this.#probeSucceeded(s, inFlight);
         }
         return;
       }
       default:
         unreachableState(s);
+    }
+  }
+
+  #probeSucceeded(s: BreakerState & { state: 'half-open' }, inFlight: number): void {
+    if (s.successes + 1 >= this.config.halfOpenProbes) {
+      this.#transition({ state: 'closed' });
+    } else {
+      this.#state = { ...s, inFlight, successes: s.successes + 1 };
     }
   }
 
@@ -289,16 +338,17 @@ export class CircuitBreaker {
    * @throws CircuitOpenError (host = `name`) without calling `fn` when the breaker refuses
    */
   async execute<T>(fn: () => T | PromiseLike<T>): Promise<T> {
-    if (!this.tryAcquire()) throw new CircuitOpenError(this.name, this.retryAfterMs());
+    const ticket = this.acquire();
+    if (ticket === REFUSED) throw new CircuitOpenError(this.name, this.retryAfterMs());
     const started = this.#clock.now();
     let result: T;
     try {
       result = await fn();
     } catch (error) {
-      this.record(classifyOutcome({ error }), this.#clock.now() - started);
+      this.record(classifyOutcome({ error }), this.#clock.now() - started, ticket, started);
       throw error;
     }
-    this.record('success', this.#clock.now() - started);
+    this.record('success', this.#clock.now() - started, ticket, started);
     return result;
   }
 }

@@ -8,7 +8,6 @@ export {
   HostHealth,
   type HostHealthConfig,
   type HostHealthStats,
-  healthOutcome,
 } from './adaptive.js';
 export {
   AdaptiveThrottle,
@@ -28,6 +27,7 @@ export {
   type BreakerStateName,
   CircuitBreaker,
   type CircuitBreakerStats,
+  REFUSED,
 } from './circuit-breaker.js';
 export {
   type CircuitBreakerConfig,
@@ -35,7 +35,17 @@ export {
   type NormalizedCircuitBreakerConfig,
   normalizeCircuitBreakerConfig,
 } from './circuit-breaker-config.js';
-export { type CallOutcome, classifyOutcome } from './outcome.js';
+export {
+  type AttemptEnd,
+  type CallOutcome,
+  classify,
+  classifyOutcome,
+  type Fault,
+  type OutcomeKind,
+  outcomeKind,
+  VERDICTS,
+  type Verdict,
+} from './outcome.js';
 export {
   decideRetry,
   isPermanentErrno,
@@ -65,8 +75,3 @@ export {
   type RetryEvent,
   type RetryExecuteOptions,
 } from './retry-engine.js';
-export {
-  DEFAULT_RETRY_THROTTLE_CONFIG,
-  RetryThrottle,
-  type RetryThrottleConfig,
-} from './retry-throttle.js';

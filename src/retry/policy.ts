@@ -3,7 +3,8 @@
  * normalised policy, retry (after how long) or stop (and why). The engine and the HTTP
  * client only ask it; they never decide themselves.
  */
-import { isSentinelError, type TimeoutPhase } from '../core/errors.js';
+import { InvalidRequestError, isSentinelError, type TimeoutPhase } from '../core/errors.js';
+import { classify } from '../core/outcome.js';
 import { parseRetryAfter } from './retry-after.js';
 
 /** What the policy knows about the attempt that just failed. */
@@ -82,48 +83,42 @@ export function isPermanentErrno(errno: string | undefined): boolean {
 }
 
 /**
- * Whether an error is worth another attempt, by its stable `code` (never its message).
+ * Whether an error is worth another attempt, by the outcome classifier's verdict (its
+ * stable `code`, never its message):
  *
- * - `SENTINEL_CONNECTION`: yes, unless the errno is permanent (ENOTFOUND, TLS trust).
- * - `SENTINEL_TIMEOUT`: when its phase is in `timeoutPhases` (default connect, headers,
- *   attempt). `total` is never retried (the call is over); `acquire` is not by default: it
- *   means our own pool is saturated and a retry would only queue behind the same backlog.
- * - `SENTINEL_HTTP_STATUS`: by its status, like a response.
- * - Aborts, invalid requests, oversize bodies, open circuits, closed pools, protocol
- *   errors: no.
- * - Errors that are not http-sentinel's (a standalone `execute` of the caller's own work):
- *   yes, as cockatiel and Polly do, except anything named `AbortError`.
+ * - connection failures: yes, unless the errno is permanent (ENOTFOUND, TLS trust);
+ * - timeouts: when the phase is in `timeoutPhases` (default connect, headers, attempt).
+ *   `total` never (the call is over); `acquire` not by default: our own pool is saturated
+ *   and a retry would only queue behind the same backlog;
+ * - `HttpStatusError`: by its status, like a response;
+ * - aborts, the caller's body, invalid requests, oversize bodies, open circuits, closed
+ *   pools, malformed responses: no;
+ * - errors that are not http-sentinel's (a standalone `execute` of the caller's own
+ *   work): yes, as cockatiel and Polly do, except anything named `AbortError` and a
+ *   permanent system error code.
  */
 export function isRetryableError(
   error: unknown,
   config: Pick<RetryPolicyConfig, 'timeoutPhases' | 'statusCodes'>,
 ): boolean {
-  if (isSentinelError(error)) {
-    switch (error.code) {
-      case 'SENTINEL_CONNECTION':
-        return !isPermanentErrno((error as { errno?: string }).errno);
-      case 'SENTINEL_TIMEOUT':
-        return config.timeoutPhases.has((error as unknown as { phase: TimeoutPhase }).phase);
-      case 'SENTINEL_HTTP_STATUS':
-        return config.statusCodes.has((error as unknown as { status: number }).status);
-      case 'SENTINEL_PROTOCOL':
-      case 'SENTINEL_BODY_TOO_LARGE':
-      case 'SENTINEL_CIRCUIT_OPEN':
-      case 'SENTINEL_POOL_CLOSED':
-      case 'SENTINEL_INVALID_REQUEST':
-      case 'SENTINEL_ABORTED':
-        return false;
-      default: {
-        const unreachable: never = error.code;
-        return unreachable;
-      }
-    }
+  const e = (typeof error === 'object' && error !== null ? error : {}) as {
+    status?: number;
+    phase?: TimeoutPhase;
+    errno?: string;
+    code?: unknown;
+  };
+  switch (classify({ error }).retry) {
+    case 'never':
+      return false;
+    case 'status':
+      return config.statusCodes.has(e.status!);
+    case 'phase':
+      return config.timeoutPhases.has(e.phase!);
+    case 'errno':
+      return !isPermanentErrno(
+        isSentinelError(error) ? e.errno : typeof e.code === 'string' ? e.code : undefined,
+      );
   }
-  if (typeof error === 'object' && error !== null) {
-    if ((error as { name?: unknown }).name === 'AbortError') return false;
-    return !isPermanentErrno((error as { code?: string }).code);
-  }
-  return true;
 }
 
 /** The status and headers carried by an `HttpStatusError`, when that is the error. */
@@ -165,7 +160,16 @@ export function decideRetry(
   const status = ctx.status ?? fromError.status;
   const headers = ctx.headers ?? fromError.headers;
 
-  const verdict = config.shouldRetry?.(ctx);
+  let verdict: boolean | undefined;
+  try {
+    verdict = config.shouldRetry?.(ctx);
+  } catch (cause) {
+    // The caller's bug, not a verdict on the attempt: fail the call with it as the cause.
+    throw new InvalidRequestError(
+      `retry.shouldRetry threw: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
+  }
   if (verdict === false) return { retry: false, reason: 'user' };
   if (verdict !== true) {
     if (!ctx.idempotencyKey && !config.methods.has(ctx.method.toUpperCase())) {

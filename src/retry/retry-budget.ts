@@ -6,7 +6,7 @@
 import { type Clock, systemClock } from '../core/clock.js';
 import { InvalidRequestError } from '../core/errors.js';
 import { SlidingWindowCounters } from '../core/sliding-window.js';
-import { inRange, nonNegative, positive } from '../core/validate.js';
+import { inRange, knownKeys, nonNegative, positive } from '../core/validate.js';
 
 /** How many retries a budget allows. */
 export interface RetryBudgetConfig {
@@ -47,6 +47,7 @@ export function normalizeRetryBudgetConfig(
     throw new InvalidRequestError('retry budget config must be an object');
   }
   const d = DEFAULT_RETRY_BUDGET_CONFIG;
+  knownKeys('retryBudget', partial, Object.keys(d));
   return Object.freeze({
     percentCanRetry: inRange(
       'percentCanRetry',

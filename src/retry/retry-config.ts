@@ -3,7 +3,7 @@
  * validated and normalised.
  */
 import { InvalidRequestError, type TimeoutPhase } from '../core/errors.js';
-import { inRange, integer, MAX_TIMER_MS, nonNegative } from '../core/validate.js';
+import { inRange, integer, knownKeys, MAX_TIMER_MS, nonNegative } from '../core/validate.js';
 import { type BackoffConfig, JITTER_MODES, type JitterMode } from './backoff.js';
 import type { RetryContext, RetryPolicyConfig } from './policy.js';
 
@@ -141,6 +141,7 @@ export function normalizeRetryConfig(partial: Partial<RetryConfig> = {}): Normal
     throw new InvalidRequestError('retry config must be an object');
   }
   const d = DEFAULT_RETRY_CONFIG;
+  knownKeys('retry', partial, Object.keys(d));
   const maxAttempts = integer('maxAttempts', partial.maxAttempts ?? d.maxAttempts, 1);
   const initialDelayMs = capped('initialDelayMs', partial.initialDelayMs ?? d.initialDelayMs);
   const maxDelayMs = capped('maxDelayMs', partial.maxDelayMs ?? d.maxDelayMs);

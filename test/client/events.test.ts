@@ -65,7 +65,7 @@ describe('client.onEvent', () => {
   });
 
   test('reports breaker transitions per host', async () => {
-    server = await sequence([500, 500]);
+    server = await sequence([503, 503]);
     client = new HttpClient({ retry: false, circuitBreaker: { consecutiveFailures: 2 } });
     const events: ClientEvent[] = [];
     client.onEvent((e) => {
@@ -79,7 +79,7 @@ describe('client.onEvent', () => {
   });
 
   test('an attempt is reported before the breaker transition it causes', async () => {
-    server = await sequence([500, 500]);
+    server = await sequence([503, 503]);
     client = new HttpClient({ retry: false, circuitBreaker: { consecutiveFailures: 2 } });
     const events: string[] = [];
     client.onEvent((e) => {
@@ -88,7 +88,7 @@ describe('client.onEvent', () => {
     });
     await client.get(`${server.url}/`);
     await client.get(`${server.url}/`);
-    assert.deepEqual(events, ['attempt 500', 'attempt 500', 'breaker closed -> open']);
+    assert.deepEqual(events, ['attempt 503', 'attempt 503', 'breaker closed -> open']);
   });
 
   test('a listener that throws does not fail the request: it becomes a warning', async () => {

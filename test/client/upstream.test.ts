@@ -377,7 +377,7 @@ describe('retries and breakers per backend', () => {
       failNext = false;
       res.end();
     });
-    const b = await backend(status(500));
+    const b = await backend(status(503));
     const client = fx.client({
       retry: FAST,
       adaptive: false,
@@ -400,7 +400,7 @@ describe('retries and breakers per backend', () => {
   });
 
   it('when every backend breaker is open: CircuitOpenError naming the upstream, no traffic', async () => {
-    const servers = await Promise.all([backend(status(500)), backend(status(500))]);
+    const servers = await Promise.all([backend(status(503)), backend(status(503))]);
     const client = fx.client({
       retry: false,
       adaptive: false,

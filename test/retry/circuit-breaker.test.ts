@@ -11,12 +11,14 @@ import {
   InvalidRequestError,
   PoolClosedError,
   ProtocolError,
+  RequestBodyError,
   TimeoutError,
 } from '../../src/core/errors.js';
 import {
   type BreakerStateName,
   CircuitBreaker,
   type CircuitBreakerConfig,
+  REFUSED,
 } from '../../src/retry/circuit-breaker.js';
 import {
   DEFAULT_CIRCUIT_BREAKER_CONFIG,
@@ -43,15 +45,15 @@ describe('classifyOutcome', () => {
   const http = (status: number) => new HttpStatusError({ status, statusText: '', url: 'u' });
   const table: [
     name: string,
-    input: { status?: number; error?: unknown },
+    input: { status?: number; error?: unknown; sent?: boolean },
     expected: CallOutcome,
   ][] = [
     ['200', { status: 200 }, 'success'],
     ['304', { status: 304 }, 'success'],
     ['404: the host answered', { status: 404 }, 'success'],
     ['408', { status: 408 }, 'success'],
-    ['429: feeds adaptive retry, not the breaker', { status: 429 }, 'ignored'],
-    ['500', { status: 500 }, 'failure'],
+    ['429: the host is alive', { status: 429 }, 'success'],
+    ['500: a broken endpoint, the host is up', { status: 500 }, 'success'],
     ['503', { status: 503 }, 'failure'],
     ['nothing known', {}, 'success'],
     [
@@ -61,9 +63,13 @@ describe('classifyOutcome', () => {
     ],
     ['connect timeout', { error: new TimeoutError('connect', 1) }, 'failure'],
     ['headers timeout', { error: new TimeoutError('headers', 1) }, 'failure'],
-    ['total timeout during an attempt', { error: new TimeoutError('total', 1) }, 'failure'],
+    [
+      "total timeout during an attempt: the caller's deadline",
+      { error: new TimeoutError('total', 1) },
+      'ignored',
+    ],
     ['acquire timeout: our own pool', { error: new TimeoutError('acquire', 1) }, 'ignored'],
-    ['protocol error', { error: new ProtocolError('bad') }, 'failure'],
+    ['protocol error: not a sign the host is down', { error: new ProtocolError('bad') }, 'ignored'],
     ['caller abort', { error: new AbortError() }, 'ignored'],
     ['DOMException abort', { error: new DOMException('x', 'AbortError') }, 'ignored'],
     ['invalid request', { error: new InvalidRequestError('x') }, 'ignored'],
@@ -72,7 +78,10 @@ describe('classifyOutcome', () => {
     ['body too large', { error: new BodyTooLargeError(1) }, 'ignored'],
     ['HttpStatusError 502', { error: http(502) }, 'failure'],
     ['HttpStatusError 404', { error: http(404) }, 'success'],
-    ['HttpStatusError 429', { error: http(429) }, 'ignored'],
+    ['HttpStatusError 429', { error: http(429) }, 'success'],
+    ['caller body failed', { error: new RequestBodyError('x') }, 'ignored'],
+    ['503 never sent', { error: new TimeoutError('attempt', 1), sent: false }, 'ignored'],
+    ['504', { status: 504 }, 'failure'],
     ['a foreign error', { error: new Error('x') }, 'failure'],
   ];
   for (const [name, input, expected] of table) {
@@ -115,8 +124,18 @@ describe('CircuitBreaker: opening', () => {
     assert.equal(breaker.stats().requests, 5);
   });
 
-  test('opens on the failure rate once the window holds minimumRequests', () => {
-    const { breaker } = setup({ consecutiveFailures: Number.POSITIVE_INFINITY });
+  test('the failure-rate rule is off by default: 50 % failures keep it closed', () => {
+    const { breaker } = setup();
+    for (let i = 0; i < 200; i++) call(breaker, i % 2 === 0 ? 'failure' : 'success');
+    assert.equal(breaker.state, 'closed');
+    assert.equal(breaker.stats().failureRate, 0.5);
+  });
+
+  test('opens on the failure rate once the window holds minimumRequests (opt-in)', () => {
+    const { breaker } = setup({
+      consecutiveFailures: Number.POSITIVE_INFINITY,
+      failureRateThreshold: 0.5,
+    });
     for (let i = 0; i < 9; i++) {
       call(breaker, 'success');
       call(breaker, 'failure');
@@ -129,13 +148,19 @@ describe('CircuitBreaker: opening', () => {
   });
 
   test('stays closed below the threshold rate', () => {
-    const { breaker } = setup({ consecutiveFailures: Number.POSITIVE_INFINITY });
+    const { breaker } = setup({
+      consecutiveFailures: Number.POSITIVE_INFINITY,
+      failureRateThreshold: 0.5,
+    });
     for (let i = 0; i < 30; i++) call(breaker, i % 3 === 0 ? 'failure' : 'success');
     assert.equal(breaker.state, 'closed');
   });
 
   test('outcomes slide out of the window', () => {
-    const { clock, breaker } = setup({ consecutiveFailures: Number.POSITIVE_INFINITY });
+    const { clock, breaker } = setup({
+      consecutiveFailures: Number.POSITIVE_INFINITY,
+      failureRateThreshold: 0.5,
+    });
     for (let i = 0; i < 19; i++) call(breaker, 'failure');
     assert.equal(breaker.stats().requests, 19);
     clock.advance(30_000);
@@ -211,6 +236,7 @@ describe('CircuitBreaker: recovery', () => {
   test('a closed breaker starts with a clean window', () => {
     const { clock, breaker } = setup({
       consecutiveFailures: Number.POSITIVE_INFINITY,
+      failureRateThreshold: 0.5,
       minimumRequests: 2,
     });
     call(breaker, 'failure');
@@ -460,10 +486,10 @@ describe('normalizeCircuitBreakerConfig', () => {
       { ...DEFAULT_CIRCUIT_BREAKER_CONFIG },
     );
     assert.equal(c.slowCallThresholdMs, Number.POSITIVE_INFINITY);
-    assert.equal(c.failureRateThreshold, 0.5);
+    assert.equal(c.failureRateThreshold, undefined);
     assert.equal(c.minimumRequests, 20);
     assert.equal(c.windowMs, 30_000);
-    assert.equal(c.consecutiveFailures, 5);
+    assert.equal(c.consecutiveFailures, 10);
     assert.equal(c.openDurationMs, 5000);
     assert.equal(c.maxOpenDurationMs, 60_000);
     assert.equal(c.halfOpenProbes, 1);
@@ -499,5 +525,73 @@ describe('normalizeCircuitBreakerConfig', () => {
 
   test('rejects an empty name', () => {
     assert.throws(() => new CircuitBreaker({ name: '' }), /name/);
+  });
+});
+
+describe('CircuitBreaker: stale failures and probe tickets', () => {
+  test('failures of calls sent before the latest success do not extend the run', () => {
+    const { clock, breaker } = setup({ consecutiveFailures: 3 });
+    // Sixteen calls go out at t=0; one succeeds at t=10, the other fifteen fail after it.
+    const tickets = Array.from({ length: 16 }, () => breaker.acquire());
+    clock.advance(10);
+    breaker.record('success', 10, tickets[0], 0);
+    for (const ticket of tickets.slice(1)) breaker.record('failure', 20, ticket, 0);
+    assert.equal(breaker.state, 'closed', 'a batch of old failures is not a run');
+    assert.equal(breaker.stats().consecutiveFailures, 0);
+    // Calls sent after the success are fresh evidence.
+    for (let i = 0; i < 3; i++) {
+      const ticket = breaker.acquire();
+      breaker.record('failure', 1, ticket, clock.now());
+    }
+    assert.equal(breaker.state, 'open');
+  });
+
+  test('a late outcome of a call admitted while closed never frees a probe slot', () => {
+    const { clock, breaker } = setup({ consecutiveFailures: 1, halfOpenProbes: 1 });
+    const early = breaker.acquire();
+    assert.equal(early, 0);
+    breaker.record('failure', 1, breaker.acquire(), clock.now());
+    assert.equal(breaker.state, 'open');
+    clock.advance(5000);
+    const probe = breaker.acquire();
+    assert.ok(probe > 0, 'a probe ticket');
+    assert.equal(breaker.acquire(), REFUSED, 'the only slot is taken');
+    // The early call ends without a verdict (its caller aborted): the slot is not its own.
+    breaker.record('ignored', undefined, early);
+    assert.equal(breaker.acquire(), REFUSED, 'still one probe at a time');
+    assert.equal(breaker.stats().halfOpenInFlight, 1);
+    // An early failure says nothing new either; the probe decides.
+    breaker.record('failure', 1, early, 0);
+    assert.equal(breaker.state, 'half-open');
+    breaker.record('success', 1, probe, clock.now());
+    assert.equal(breaker.state, 'closed');
+  });
+
+  test('a probe ticket of an earlier half-open period is not a probe of this one', () => {
+    const { clock, breaker } = setup({ consecutiveFailures: 1, halfOpenProbes: 1 });
+    breaker.record('failure', 1, breaker.acquire());
+    clock.advance(5000);
+    const first = breaker.acquire();
+    breaker.record('failure', 1, first);
+    assert.equal(breaker.state, 'open', 'the probe failed: open again, for longer');
+    clock.advance(10_000);
+    const second = breaker.acquire();
+    assert.ok(second > first);
+    breaker.record('ignored', undefined, first);
+    assert.equal(breaker.acquire(), REFUSED);
+    breaker.record('ignored', undefined, second);
+    assert.notEqual(breaker.acquire(), REFUSED, 'its own slot, freed by its own ticket');
+  });
+
+  test('an outage opens it, and one open period later a probe closes it', () => {
+    const { clock, breaker } = setup();
+    for (let i = 0; i < 10; i++) breaker.record('failure', 1, breaker.acquire(), clock.now());
+    assert.equal(breaker.state, 'open');
+    clock.advance(3000);
+    assert.equal(breaker.acquire(), REFUSED, 'the host recovered at 3 s; still open');
+    clock.advance(2000);
+    const probe = breaker.acquire();
+    breaker.record('success', 1, probe, clock.now());
+    assert.equal(breaker.state, 'closed');
   });
 });
