@@ -631,3 +631,35 @@ describe('configuration', () => {
     assert.equal(upstreamOf(client).backends[0]!.ewma(), 0, 'not counted against the upstream');
   });
 });
+
+describe('a backend is judged the same whether the call buffers or streams', () => {
+  for (const mode of ['get', 'stream'] as const) {
+    it(`${mode}: a 503 retried on the other backend is charged to the one that sent it`, async () => {
+      const bad = await backend(status(503));
+      const good = await backend();
+      const client = fx.client({
+        retry: FAST,
+        upstreams: {
+          api: {
+            backends: [bad.url, good.url],
+            strategy: 'round-robin',
+            outlierDetection: { consecutiveFailures: 1, maxEjectionPercent: 100 },
+          },
+        },
+      });
+      if (mode === 'get') {
+        const res = await client.get('http://api/');
+        assert.equal(res.attempts, 2);
+      } else {
+        const res = await client.stream({ method: 'GET', url: 'http://api/' });
+        assert.equal(res.attempts, 2);
+        assert.equal(await res.text(), 'ok');
+      }
+      await waitFor(() => client.pool.stats().totals.active === 0, 'connections released');
+      const [badStats, goodStats] = upstreamOf(client).stats().backends;
+      assert.equal(badStats!.timesEjected, 1, 'the 503 backend was ejected');
+      assert.equal(goodStats!.timesEjected, 0);
+      assert.deepEqual(inFlight(upstreamOf(client)), [0, 0]);
+    });
+  }
+});
