@@ -88,10 +88,10 @@ const BYTES_HEADERS = Object.freeze({ 'content-type': 'application/octet-stream'
  *
  * **The client's own HttpClient** (when none is passed) keeps up to 64 connections to the
  * gateway, all of them open between bursts (the pool's default keeps 10 idle, which makes
- * 64 concurrent publishers open and close sockets all the time), judges the gateway with a breaker on its failure rate over at least 50 calls rather than
- * on 5 failures in a row (a burst of lost answers from a gateway that stored every message
- * is what idempotent publishing absorbs, not an outage), and has adaptive retry off; the
- * retry budget still caps retries at 20 % of recent calls.
+ * 64 concurrent publishers open and close sockets all the time), and lets its breaker open
+ * only after 50 failures in a row rather than 10: a burst of lost answers from a gateway
+ * that goes on storing every message is what idempotent publishing absorbs, not an
+ * outage. The retry budget still caps retries at 20 % of recent calls.
  *
  * @example
  * ```ts
@@ -143,11 +143,7 @@ export class NatsJetStreamClient {
       new HttpClient({
         timeout: this.#timeout,
         pool: { maxConnections: 64, maxIdleConnections: 64 },
-        circuitBreaker: { consecutiveFailures: 50, minimumRequests: 50 },
-        // Off: the host's retry throttle stops retries once failures outweigh successes
-        // (10 tokens, -1 per failure), so a burst of lost answers would end retries just
-        // when idempotent publishing needs them; the gateway stored those messages.
-        adaptive: false,
+        circuitBreaker: { consecutiveFailures: 50 },
       });
   }
 
