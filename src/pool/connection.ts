@@ -4,7 +4,8 @@
  * had a transfer cut off (body too large, aborted): undici reports each of these as a
  * `disconnect`, and the connection marks itself dead.
  */
-import { Client, type Dispatcher } from 'undici';
+import type { Socket } from 'node:net';
+import { type buildConnector, Client, type Dispatcher } from 'undici';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { unrefTimer } from '../core/clock.js';
 import type { DeadlineQueue } from '../core/deadlines.js';
@@ -110,7 +111,13 @@ export class Connection implements ExchangeOwner {
     this.stats = stats;
     this.#observer = observer;
     this.createdAt = clock.now();
-    this.#client = new Client(origin.origin, clientOptions);
+    const connector = clientOptions.connect;
+    this.#client = new Client(
+      origin.origin,
+      typeof connector === 'function'
+        ? { ...clientOptions, connect: this.#watching(connector) }
+        : clientOptions,
+    );
     this.#client.on('connect', this.#onConnect);
     this.#client.on('disconnect', this.#onDisconnect);
     this.#client.on('connectionError', this.#onConnectionError);
@@ -134,6 +141,33 @@ export class Connection implements ExchangeOwner {
   now(): number {
     return this.#clock.now();
   }
+
+  /**
+   * `connector` with the socket it makes watched: undici reads an RST in the middle of a
+   * close-delimited body as the body's end (its workaround for platforms that reset
+   * after a whole body), so the exchange hears of the socket's end and errors here, from
+   * listeners added before undici's own.
+   */
+  #watching(connector: buildConnector.connector): buildConnector.connector {
+    return (options, callback) =>
+      connector(options, (...args: buildConnector.CallbackArgs) => {
+        // On failure undici passes the error alone: the socket is then undefined, not null.
+        const socket: Socket | null | undefined = args[1];
+        if (args[0] === null && socket != null) {
+          socket.on('end', this.#onSocketEnd);
+          socket.on('error', this.#onSocketError);
+        }
+        callback(...args);
+      });
+  }
+
+  #onSocketEnd = (): void => {
+    this.#exchange?.peerClosed(undefined);
+  };
+
+  #onSocketError = (err: Error): void => {
+    this.#exchange?.peerClosed(err);
+  };
 
   #onConnect = (): void => {
     this.#clearConnectTimer();
@@ -211,7 +245,12 @@ export class Connection implements ExchangeOwner {
   }
 
   /** @internal Exchange callback: record statistics. */
-  exchangeEnded(exchange: Exchange, error: SentinelError | undefined, received: number): void {
+  exchangeEnded(
+    exchange: Exchange,
+    error: SentinelError | undefined,
+    received: number,
+    discard = false,
+  ): void {
     this.#clearConnectTimer();
     this.#deadlines.remove(exchange);
     const endedAt = exchange.endedAt;
@@ -222,7 +261,7 @@ export class Connection implements ExchangeOwner {
       endedAt,
     );
     // After a failed exchange the socket's state is unknown: never reuse it.
-    if (error !== undefined) this.#markDead();
+    if (error !== undefined || discard) this.#markDead();
     exchange.request.onEnd?.(error);
   }
 

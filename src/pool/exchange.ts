@@ -13,7 +13,12 @@
  * into an object; our headers are parsed lazily, only when read.
  */
 import { DeadlineEntry } from '../core/deadlines.js';
-import { BodyTooLargeError, type SentinelError, TimeoutError } from '../core/errors.js';
+import {
+  BodyTooLargeError,
+  ConnectionError,
+  type SentinelError,
+  TimeoutError,
+} from '../core/errors.js';
 import { headersFromRaw } from '../core/headers.js';
 import { BodyStream } from './body-stream.js';
 import { mapTransportError } from './map-error.js';
@@ -111,8 +116,16 @@ export class ExchangeResult {
 /** The connection's side of an exchange: statistics and disposal. */
 export interface ExchangeOwner {
   now(): number;
-  /** Called exactly once when the exchange ends, with success or the error. */
-  exchangeEnded(exchange: Exchange, error: SentinelError | undefined, received: number): void;
+  /**
+   * Called exactly once when the exchange ends, with success or the error. `discard`:
+   * the response stands but its socket is being closed, so the connection is not reused.
+   */
+  exchangeEnded(
+    exchange: Exchange,
+    error: SentinelError | undefined,
+    received: number,
+    discard?: boolean,
+  ): void;
   /** Called when an abort arrives before undici has handed us the request's abort hook. */
   abandon(error: SentinelError): void;
   readonly connectTimeoutMs: number;
@@ -134,6 +147,14 @@ function isContentLength(name: Buffer): boolean {
     if ((name[i]! | 0x20) !== CONTENT_LENGTH[i]) return false;
   }
   return true;
+}
+
+/**
+ * Responses that have no body whatever their Content-Length says (RFC 9110 §6.4.1): the
+ * length is the size of what a GET would have returned, not bytes to read.
+ */
+function bodiless(method: string, status: number): boolean {
+  return method === 'HEAD' || status === 204 || status === 304;
 }
 
 function contentLengthOf(raw: Buffer[]): number {
@@ -177,6 +198,10 @@ export class Exchange extends DeadlineEntry {
   #headersSeen = false;
   #settled = false;
   #resolved = false;
+  /** The socket ended (FIN) or failed while the exchange was under way. */
+  #peerClosed = false;
+  /** The socket's own error (an RST), which undici does not always report. */
+  #socketError: Error | undefined;
 
   /** @param now - the owner's clock reading at dispatch */
   constructor(owner: ExchangeOwner, request: ExchangeRequest, reused: boolean, now: number) {
@@ -222,6 +247,17 @@ export class Exchange extends DeadlineEntry {
     this.#owner.abandon(error);
   }
 
+  /**
+   * The connection's socket ended or failed (`error`) while the exchange ran. undici
+   * takes an RST in the middle of a close-delimited body for the body's end; this is how
+   * the exchange knows that the body was cut instead.
+   */
+  peerClosed(error: Error | undefined): void {
+    if (this.#settled) return;
+    this.#peerClosed = true;
+    this.#socketError ??= error;
+  }
+
   /** The exchange's own deadline passed ({@link ExchangeRequest.timeoutMs}). */
   onDeadline(): void {
     this.abort(new TimeoutError('attempt', this.request.timeoutMs ?? 0));
@@ -252,7 +288,7 @@ export class Exchange extends DeadlineEntry {
     this.#status = statusCode;
     this.#statusText = statusText;
     this.#rawHeaders = rawHeaders;
-    const length = contentLengthOf(rawHeaders);
+    const length = bodiless(this.request.method, statusCode) ? -1 : contentLengthOf(rawHeaders);
     if (length > this.request.maxBodySize) {
       this.#abortHook!(new BodyTooLargeError(this.request.maxBodySize));
       return false;
@@ -281,6 +317,24 @@ export class Exchange extends DeadlineEntry {
 
   onComplete(): void {
     if (this.#settled) return;
+    const reset = this.#socketError;
+    if (reset !== undefined && this.#headersSeen) {
+      // A body delimited by the connection's close ends cleanly only on FIN: after an RST
+      // nothing says that every byte arrived.
+      const code = (reset as { code?: unknown }).code;
+      this.#fail(
+        new ConnectionError(`response truncated: ${reset.message}`, {
+          cause: reset,
+          errno: typeof code === 'string' ? code : undefined,
+          beforeResponse: false,
+        }),
+      );
+      return;
+    }
+    this.#complete(false);
+  }
+
+  #complete(discard: boolean): void {
     this.#settled = true;
     this.endedAt = this.#owner.now();
     if (this.#stream !== undefined) {
@@ -295,16 +349,28 @@ export class Exchange extends DeadlineEntry {
       this.#resolved = true;
       this.#resolve(this.#result(body));
     }
-    this.#owner.exchangeEnded(this, undefined, this.#received);
+    this.#owner.exchangeEnded(this, undefined, this.#received, discard);
   }
 
   onError(err: Error): void {
     if (this.#settled) return;
+    if (
+      this.#headersSeen &&
+      this.#received === 0 &&
+      (err as { code?: unknown }).code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' &&
+      bodiless(this.request.method, this.#status)
+    ) {
+      // undici checks a 204's or 304's Content-Length against a body they cannot have,
+      // and closes the socket; the response itself is whole.
+      this.#complete(true);
+      return;
+    }
     const mapped = mapTransportError(
       err,
       this.#headersSeen,
       this.#owner.connectTimeoutMs,
       this.request.idleTimeoutMs,
+      this.#peerClosed,
     );
     this.#fail(mapped);
   }
