@@ -51,7 +51,13 @@ import {
   TargetCache,
   targetOf,
 } from './prepare.js';
-import { isRedirect, nextHop, type RedirectHop } from './redirect.js';
+import {
+  crossOriginStripList,
+  DEFAULT_REDIRECT_STRIP_HEADERS,
+  isRedirect,
+  nextHop,
+  type RedirectHop,
+} from './redirect.js';
 import {
   type HostGuard,
   type HostResilienceStats,
@@ -150,6 +156,8 @@ export class HttpClient {
   readonly #defaults: Readonly<ResolvedOptions>;
   readonly #headers: string[];
   readonly #plainHeaders: string[];
+  /** Headers a cross-origin redirect hop drops. */
+  readonly #crossOriginStrip: readonly string[];
   readonly #resilience: Resilience;
   readonly #events = new EventHub();
   readonly #clock: Clock;
@@ -181,6 +189,7 @@ export class HttpClient {
       adaptive,
       clock,
       upstreams,
+      redirectStripHeaders,
       ...rest
     } = options;
     this.#defaults = resolveOptions(
@@ -199,6 +208,9 @@ export class HttpClient {
         });
       }
     }
+    this.#crossOriginStrip = crossOriginStripList(
+      redirectStripHeaders ?? DEFAULT_REDIRECT_STRIP_HEADERS,
+    );
     this.#targets = new TargetCache(base);
     this.#deadlines = new DeadlineQueue(this.#clock);
     this.#headers = defaultHeaderList(headers, ACCEPT_ENCODING);
@@ -426,6 +438,7 @@ export class HttpClient {
                     request.headers,
                     request.body.replayable,
                     request.body.data !== null,
+                    this.#crossOriginStrip,
                   );
           } catch (err) {
             // A redirect refused (bad Location, https -> http): its streamed body is

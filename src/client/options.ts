@@ -49,7 +49,8 @@ export interface RequestOptions {
   retry?: Partial<RetryConfig> | false;
   /**
    * Redirects followed; 0 returns the 3xx response. Cross-origin hops drop
-   * `authorization`, `cookie` and `proxy-authorization`; https to http is refused.
+   * `authorization`, `cookie`, `proxy-authorization` and the client's
+   * `redirectStripHeaders`; https to http is refused.
    * @default 10
    */
   maxRedirects?: number;
@@ -86,6 +87,20 @@ export interface ClientOptions extends Omit<RequestOptions, 'signal' | 'idempote
   baseUrl?: string | URL;
   /** Sent with every request; a request's own headers override by name. */
   headers?: HeadersInit;
+  /**
+   * Headers dropped, besides `authorization`, `cookie` and `proxy-authorization` (always
+   * dropped), when a redirect leads to another origin. Giving a list replaces the
+   * default one; `[]` drops only those three.
+   * @default DEFAULT_REDIRECT_STRIP_HEADERS: x-api-key, api-key, x-auth-token,
+   *   x-access-token, x-refresh-token, x-session-token, x-csrf-token, x-xsrf-token,
+   *   x-amz-security-token, x-goog-api-key, ocp-apim-subscription-key, x-functions-key,
+   *   x-vault-token, private-token
+   * @example
+   * ```ts
+   * new HttpClient({ redirectStripHeaders: [...DEFAULT_REDIRECT_STRIP_HEADERS, 'x-tenant-key'] });
+   * ```
+   */
+  redirectStripHeaders?: readonly string[];
   /** A pool to share, or options for the client's own. */
   pool?: ConnectionPool | Partial<PoolConfig>;
   /** Retry settings, an engine to share, or `false` for none. @default 3 attempts */
