@@ -20,6 +20,7 @@ import {
   type SentinelError,
 } from '../core/errors.js';
 import { type HeadersInit, headersFromRaw, rawHeader } from '../core/headers.js';
+import { redactInvalidUrl } from '../core/redact.js';
 import type { BodyStream } from '../pool/body-stream.js';
 import type { HostEntry } from '../pool/connection-pool.js';
 import type { Exchange, ExchangeResult } from '../pool/exchange.js';
@@ -48,6 +49,7 @@ import {
   type PreparedRequest,
   prepareRequest,
   type RequestTarget,
+  scrubbedUrlError,
   TargetCache,
   targetOf,
 } from './prepare.js';
@@ -203,9 +205,10 @@ export class HttpClient {
       try {
         base = new URL(baseUrl);
       } catch (cause) {
-        throw new InvalidRequestError(`invalid baseUrl ${JSON.stringify(String(baseUrl))}`, {
-          cause,
-        });
+        throw new InvalidRequestError(
+          `invalid baseUrl ${JSON.stringify(redactInvalidUrl(String(baseUrl)))}`,
+          { cause: scrubbedUrlError(cause) },
+        );
       }
     }
     this.#crossOriginStrip = crossOriginStripList(

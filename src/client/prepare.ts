@@ -13,6 +13,7 @@ import {
   mergeHeaders,
   normalizeHeaders,
 } from '../core/headers.js';
+import { redactInvalidUrl, redactUrl } from '../core/redact.js';
 import { type Origin, parseOrigin } from '../pool/origin.js';
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -40,21 +41,36 @@ export function resolveUrl(url: unknown, baseUrl: URL | undefined): URL {
     try {
       resolved = new URL(url, baseUrl);
     } catch (cause) {
+      // The parser's own error quotes the input; the message and its cause must not.
+      const shown = JSON.stringify(redactInvalidUrl(url));
       throw new InvalidRequestError(
         baseUrl === undefined
-          ? `invalid URL ${JSON.stringify(url)} (relative URLs need a baseUrl)`
-          : `invalid URL ${JSON.stringify(url)}`,
-        { cause },
+          ? `invalid URL ${shown} (relative URLs need a baseUrl)`
+          : `invalid URL ${shown}`,
+        { cause: scrubbedUrlError(cause) },
       );
     }
   } else {
     throw new InvalidRequestError(`url must be a string or URL, got ${typeof url}`);
   }
   if (resolved.protocol !== 'http:' && resolved.protocol !== 'https:') {
-    throw new InvalidRequestError(`unsupported protocol ${resolved.protocol} in ${resolved.href}`);
+    throw new InvalidRequestError(
+      `unsupported protocol ${resolved.protocol} in ${redactUrl(resolved.href)}`,
+    );
   }
-  if (resolved.hostname === '') throw new InvalidRequestError(`URL has no host: ${resolved.href}`);
+  if (resolved.hostname === '') {
+    throw new InvalidRequestError(`URL has no host: ${redactUrl(resolved.href)}`);
+  }
   return resolved;
+}
+
+/**
+ * The WHATWG parser's error without the input it carries (`input`, and the message on
+ * some Node versions), which may hold a password.
+ */
+export function scrubbedUrlError(cause: unknown): TypeError {
+  const code = (cause as { code?: unknown } | null)?.code;
+  return Object.assign(new TypeError('Invalid URL'), typeof code === 'string' ? { code } : {});
 }
 
 /**

@@ -4,6 +4,8 @@
  */
 import { InvalidRequestError, ProtocolError } from '../core/errors.js';
 import { type HeaderList, withoutHeaders } from '../core/headers.js';
+import { redactInvalidUrl } from '../core/redact.js';
+import { scrubbedUrlError } from './prepare.js';
 
 /** Headers that carry credentials and never reach another origin, whatever the options. */
 export const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization'] as const;
@@ -105,7 +107,10 @@ export function nextHop(
   try {
     url = new URL(location, current);
   } catch (cause) {
-    throw new ProtocolError(`invalid redirect location ${JSON.stringify(location)}`, { cause });
+    throw new ProtocolError(
+      `invalid redirect location ${JSON.stringify(redactInvalidUrl(location))}`,
+      { cause: scrubbedUrlError(cause) },
+    );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new ProtocolError(`refusing redirect to ${url.protocol} URL`);
