@@ -50,6 +50,7 @@ import {
   prepareRequest,
   type RequestTarget,
   scrubbedUrlError,
+  TARGET_CACHE,
   TargetCache,
   targetOf,
 } from './prepare.js';
@@ -881,7 +882,13 @@ export class HttpClient {
     this.#closed = true;
     for (const call of this.#calls) call.abort(new PoolClosedError('the client was closed'));
     for (const name of this.#lentUpstreams) this.pool.removeUpstream(name);
+    this.#targets.clear();
     if (this.#ownsPool) await this.pool.close();
+  }
+
+  /** @internal The URL cache, for tests. */
+  get [TARGET_CACHE](): TargetCache {
+    return this.#targets;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -153,19 +153,39 @@ export function targetOf(url: URL): RequestTarget {
 }
 
 const TARGET_CACHE_LIMIT = 1024;
+/** URLs longer than this are parsed on every request rather than kept. */
+const MAX_CACHED_URL_LENGTH = 2048;
+/** Characters kept across every cached URL (key, href and path), about 2 MiB. */
+const TARGET_CACHE_CHARS = 1024 * 1024;
+
+/** @internal Reaches a client's {@link TargetCache} from tests; not exported by the package. */
+export const TARGET_CACHE = Symbol('http-sentinel.targetCache');
 
 /**
  * The targets of URL strings a client has seen, so that a URL requested again is not
  * parsed again (the WHATWG parser cost more than anything else in preparing a request).
- * Keyed by the string as given: one cache per base URL. Bounded: when full it starts
- * over, which costs one parse per URL until the working set is back in.
+ * Keyed by the string as given: one cache per base URL. Bounded by count and by size
+ * (long URLs are not kept: parsing is cheap next to sending them, and a client fed
+ * distinct long URLs must not hold megabytes of them); when full it starts over, which
+ * costs one parse per URL until the working set is back in.
  */
 export class TargetCache {
   readonly #baseUrl: URL | undefined;
   readonly #targets = new Map<string, RequestTarget>();
+  #chars = 0;
 
   constructor(baseUrl: URL | undefined) {
     this.#baseUrl = baseUrl;
+  }
+
+  /** @internal Entries kept. */
+  get size(): number {
+    return this.#targets.size;
+  }
+
+  /** @internal Characters kept: keys, hrefs and paths. */
+  get chars(): number {
+    return this.#chars;
   }
 
   /** @throws {InvalidRequestError} */
@@ -174,10 +194,22 @@ export class TargetCache {
     let target = this.#targets.get(url);
     if (target === undefined) {
       target = targetOf(resolveUrl(url, this.#baseUrl));
-      if (this.#targets.size >= TARGET_CACHE_LIMIT) this.#targets.clear();
-      this.#targets.set(url, target);
+      if (url.length <= MAX_CACHED_URL_LENGTH) {
+        const chars = url.length + target.href.length + target.path.length;
+        if (this.#targets.size >= TARGET_CACHE_LIMIT || this.#chars + chars > TARGET_CACHE_CHARS) {
+          this.clear();
+        }
+        this.#targets.set(url, target);
+        this.#chars += chars;
+      }
     }
     return target;
+  }
+
+  /** Forgets every entry. */
+  clear(): void {
+    this.#targets.clear();
+    this.#chars = 0;
   }
 }
 
