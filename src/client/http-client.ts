@@ -334,7 +334,9 @@ export class HttpClient {
     json: unknown,
     options: RequestOptions | undefined,
   ): Promise<HttpResponse> {
-    return this.#run(method, url, headers, body, json, options, false) as Promise<HttpResponse>;
+    // The verbs take `json` with the options; request() passes its own.
+    const payload = json === undefined ? options?.json : json;
+    return this.#run(method, url, headers, body, payload, options, false) as Promise<HttpResponse>;
   }
 
   /**

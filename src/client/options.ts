@@ -70,6 +70,16 @@ export interface RequestOptions {
    * retryable whatever its method. The same key is sent on every attempt.
    */
   idempotencyKey?: string | true;
+  /**
+   * A body serialised with `JSON.stringify`, sent with `content-type: application/json`
+   * (unless the headers set one). With `post`/`put`/`patch` it takes the place of `body`;
+   * giving both is an `InvalidRequestError`.
+   * @example
+   * ```ts
+   * await client.post(url, undefined, undefined, { json: { name: 'x' } });
+   * ```
+   */
+  json?: unknown;
 }
 
 /**
@@ -82,7 +92,8 @@ export interface ClientUpstreamOptions extends Partial<UpstreamOptions> {
 }
 
 /** Options of a {@link HttpClient}. */
-export interface ClientOptions extends Omit<RequestOptions, 'signal' | 'idempotencyKey' | 'retry'> {
+export interface ClientOptions
+  extends Omit<RequestOptions, 'signal' | 'idempotencyKey' | 'retry' | 'json'> {
   /** Relative request URLs are resolved against it. */
   baseUrl?: string | URL;
   /** Sent with every request; a request's own headers override by name. */
