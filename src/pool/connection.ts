@@ -35,14 +35,27 @@ export interface ConnectionRequestOptions {
   signal?: AbortSignal;
 }
 
-/** A fully read response of {@link Connection.request}. */
+/**
+ * A fully read response of {@link Connection.request}: the read-only surface of the
+ * client's `HttpResponse` that applies to one exchange (no URL, redirects or attempts).
+ */
 export interface ConnectionResponse {
-  status: number;
-  statusText: string;
-  /** Parsed on first access. */
-  headers: Headers;
-  body: Buffer;
+  /** The status code. */
+  readonly status: number;
+  /** The reason phrase, as sent by the server. */
+  readonly statusText: string;
+  /** True for a 2xx status. */
+  readonly ok: boolean;
+  /** The response headers (a WHATWG `Headers`), parsed on first access. */
+  readonly headers: Headers;
+  /** The body as received (not decompressed), bounded by `maxBodySize`. */
+  readonly body: Buffer;
+  /** The body decoded as UTF-8. */
   text(): string;
+  /**
+   * The body parsed as JSON.
+   * @throws {ProtocolError} when the body is not JSON
+   */
   json<T = unknown>(): T;
 }
 

@@ -20,6 +20,7 @@ import {
   TimeoutError,
 } from '../core/errors.js';
 import { headersFromRaw } from '../core/headers.js';
+import { parseJsonBody } from '../core/json.js';
 import { BodyStream } from './body-stream.js';
 import { mapTransportError } from './map-error.js';
 
@@ -96,6 +97,11 @@ export class ExchangeResult {
     this.ttfbMs = ttfbMs;
   }
 
+  /** True for a 2xx status. */
+  get ok(): boolean {
+    return this.status >= 200 && this.status < 300;
+  }
+
   /** The response headers (a WHATWG `Headers`, built on first access). */
   get headers(): Headers {
     this.#headers ??= headersFromRaw(this.rawHeaders);
@@ -107,9 +113,12 @@ export class ExchangeResult {
     return (this.body as Buffer).toString('utf8');
   }
 
-  /** A buffered body parsed as JSON. */
+  /**
+   * A buffered body parsed as JSON.
+   * @throws {ProtocolError} when the body is not JSON (the `SyntaxError` is its `cause`)
+   */
   json<T = unknown>(): T {
-    return JSON.parse((this.body as Buffer).toString('utf8')) as T;
+    return parseJsonBody((this.body as Buffer).toString('utf8')) as T;
   }
 }
 
