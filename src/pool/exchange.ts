@@ -262,7 +262,7 @@ export class Exchange extends DeadlineEntry {
    * the exchange knows that the body was cut instead.
    */
   peerClosed(error: Error | undefined): void {
-    if (this.#settled) return;
+    if (this.#settled || this.#abortHook === undefined) return;
     this.#peerClosed = true;
     this.#socketError ??= error;
   }
@@ -280,6 +280,10 @@ export class Exchange extends DeadlineEntry {
       return;
     }
     this.#abortHook = abort;
+    // undici may have sent the request on a new socket after the one it was queued for
+    // closed: what happened to that one says nothing about this response.
+    this.#peerClosed = false;
+    this.#socketError = undefined;
     this.#connectMs = this.#owner.now() - this.startedAt;
   }
 
