@@ -116,7 +116,7 @@ describe('stream()', () => {
     const client = fx.client();
     const res = await client.stream({ method: 'GET', url: server.url });
     assert.equal(await res.text(), 'once');
-    await assert.rejects(res.text(), TypeError);
+    await rejectsWith(res.text(), 'SENTINEL_INVALID_REQUEST');
   });
 
   it('a body idle past attemptTimeout fails with phase body', async () => {
