@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import dc from 'node:diagnostics_channel';
 import type { Socket } from 'node:net';
-import { afterEach, describe, it } from 'node:test';
+import { after, afterEach, describe, it } from 'node:test';
 import zlib from 'node:zlib';
 import type { ClientEvent } from '../../src/client/index.js';
 import type { ConnectionError } from '../../src/core/errors.js';
@@ -25,6 +25,7 @@ const onClientSocket = (message: unknown): void => {
   clientSockets.push((message as { socket: Socket }).socket);
 };
 dc.subscribe('net.client.socket', onClientSocket);
+after(() => dc.unsubscribe('net.client.socket', onClientSocket));
 afterEach(() => {
   clientSockets.length = 0;
 });
