@@ -15,6 +15,7 @@ export type { BodyInit } from './core/body.js';
 export { type Clock, ManualClock, systemClock } from './core/clock.js';
 export * from './core/errors.js';
 export type { HeadersInit } from './core/headers.js';
+export { redactInvalidUrl, redactUrl } from './core/redact.js';
 export {
   type BackendSpec,
   ConnectionPool,

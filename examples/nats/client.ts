@@ -78,9 +78,9 @@ const BYTES_HEADERS = Object.freeze({ 'content-type': 'application/octet-stream'
  * its envelope id; the gateway makes it the JetStream msg id, so JetStream stores a repeat
  * once (within the stream's duplicate window, 2 minutes by default) and answers
  * `duplicate: true`. With the key, http-sentinel retries the POST: after a connection
- * error (also one where the message was stored but the answer was lost), a timeout, a 5xx,
- * and — added here — a malformed or truncated answer (`ProtocolError`), which the library
- * does not retry by default. A publish without a key (`publishMessage` without one) is
+ * error (also one where the message was stored but the answer was lost, or cut off), a
+ * timeout, a 5xx, and — added here — a malformed answer (`ProtocolError`), which the
+ * library does not retry by default. A publish without a key (`publishMessage` without one) is
  * sent once.
  *
  * **Pulls** are never retried: the gateway acknowledges before it answers, so an answer
@@ -378,7 +378,7 @@ export class NatsJetStreamClient {
 }
 
 /**
- * With an `Idempotency-Key`, a malformed or truncated answer is retried like a lost one:
+ * With an `Idempotency-Key`, a malformed answer is retried like a lost or cut-off one:
  * the key makes the repeat harmless. Everything else is left to the default rules.
  */
 function retryMalformedAnswerWithKey(ctx: {

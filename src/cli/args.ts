@@ -4,6 +4,7 @@
  * every accepted and refused argument list can be table-tested.
  */
 import { parseArgs as parseNodeArgs } from 'node:util';
+import { redactInvalidUrl, redactUrl } from '../index.js';
 
 /** The verbs, lower case as typed; the method is the upper-case form. */
 export const VERBS = ['get', 'head', 'delete', 'post', 'put', 'patch'] as const;
@@ -145,12 +146,13 @@ export function normalizeUrl(text: string): string {
   try {
     url = new URL(withScheme);
   } catch {
-    throw new UsageError(`invalid URL ${JSON.stringify(text)}`);
+    throw new UsageError(`invalid URL ${JSON.stringify(redactInvalidUrl(text))}`);
   }
+  const shown = JSON.stringify(redactUrl(text));
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new UsageError(`unsupported protocol ${url.protocol} in ${JSON.stringify(text)}`);
+    throw new UsageError(`unsupported protocol ${url.protocol} in ${shown}`);
   }
-  if (url.hostname === '') throw new UsageError(`URL has no host: ${JSON.stringify(text)}`);
+  if (url.hostname === '') throw new UsageError(`URL has no host: ${shown}`);
   return url.href;
 }
 

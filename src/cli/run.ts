@@ -17,6 +17,7 @@ import {
   type ClientOptions,
   HttpClient,
   isSentinelError,
+  redactUrl,
   type StreamingResponse,
   TimeoutError,
 } from '../index.js';
@@ -223,7 +224,7 @@ async function request(command: RequestCommand, io: RunIO, stderr: Sink): Promis
         break;
       }
     }
-    await trace(`* ${command.method} ${command.url}`);
+    await trace(`* ${command.method} ${redactUrl(command.url)}`);
     for (const [name, value] of headers) await trace(`> ${name}: ${value}`);
 
     response = await client.stream({

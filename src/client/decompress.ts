@@ -44,8 +44,12 @@ export function codingOf(contentEncoding: string | undefined): Coding | undefine
 }
 
 function mapError(err: unknown, limit: number): Error {
-  if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError) {
+  const code = (err as { code?: string }).code;
+  if (code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError) {
     return new BodyTooLargeError(limit, { cause: err });
+  }
+  if (code === 'Z_BUF_ERROR') {
+    return new ProtocolError('the compressed response body is truncated', { cause: err });
   }
   return new ProtocolError(`could not decompress the response body: ${(err as Error).message}`, {
     cause: err,
@@ -63,7 +67,11 @@ function isZlibWrapped(bytes: Uint8Array): boolean {
   return bytes.length < 2 || ((cmf << 8) | bytes[1]!) % 31 === 0;
 }
 
-/** Decodes a whole body. Deflate accepts both zlib-wrapped and raw streams, as browsers do. */
+/**
+ * Decodes a whole body. Deflate accepts both zlib-wrapped and raw streams, as browsers do.
+ * A compressed stream that stops before its end is an error, not the bytes decoded so far
+ * (browsers are lenient here; a service client must not hand cut data over as whole).
+ */
 export function decompressBuffer(body: Buffer, coding: Coding, limit: number): Promise<Buffer> {
   if (body.length === 0) return Promise.resolve(body);
   const opts: zlib.ZlibOptions = { maxOutputLength: Math.max(1, Math.min(limit, 2 ** 31 - 1)) };
@@ -77,7 +85,7 @@ export function decompressBuffer(body: Buffer, coding: Coding, limit: number): P
     };
     switch (coding) {
       case 'gzip':
-        zlib.gunzip(body, { ...opts, finishFlush: zlib.constants.Z_SYNC_FLUSH }, done);
+        zlib.gunzip(body, opts, done);
         break;
       case 'deflate':
         if (isZlibWrapped(body)) zlib.inflate(body, opts, done);
@@ -117,19 +125,19 @@ async function* decode(
   limit: number,
 ): AsyncGenerator<Uint8Array, void, undefined> {
   const iterator = source[Symbol.asyncIterator]();
+  let first = await iterator.next();
+  while (!first.done && first.value.length === 0) first = await iterator.next();
+  // An empty body has nothing to decode whatever its coding says, as when buffered; a
+  // decoder given no input would report it truncated.
+  if (first.done) return;
   let decoder: NodeJS.ReadWriteStream;
   switch (coding) {
     case 'gzip':
-      decoder = zlib.createGunzip({ finishFlush: zlib.constants.Z_SYNC_FLUSH });
+      decoder = zlib.createGunzip();
       break;
-    case 'deflate': {
-      // Peek at the first chunk to tell zlib-wrapped from raw deflate.
-      const first = await iterator.next();
-      if (first.done) return;
+    case 'deflate':
       decoder = isZlibWrapped(first.value) ? zlib.createInflate() : zlib.createInflateRaw();
-      yield* pipeThrough(prepend(first.value, iterator), decoder, limit);
-      return;
-    }
+      break;
     case 'br':
       decoder = zlib.createBrotliDecompress();
       break;
@@ -137,7 +145,7 @@ async function* decode(
       decoder = zstd.createZstdDecompress!();
       break;
   }
-  yield* pipeThrough({ [Symbol.asyncIterator]: () => iterator }, decoder, limit);
+  yield* pipeThrough(prepend(first.value, iterator), decoder, limit);
 }
 
 async function* prepend(

@@ -22,6 +22,7 @@ import {
 } from '../core/errors.js';
 import { type HeadersInit, headersFromRaw, rawHeader } from '../core/headers.js';
 import { classify, type Verdict } from '../core/outcome.js';
+import { redactInvalidUrl } from '../core/redact.js';
 import type { BodyStream } from '../pool/body-stream.js';
 import type { HostEntry } from '../pool/connection-pool.js';
 import type { Exchange, ExchangeResult } from '../pool/exchange.js';
@@ -51,10 +52,18 @@ import {
   type PreparedRequest,
   prepareRequest,
   type RequestTarget,
+  scrubbedUrlError,
+  TARGET_CACHE,
   TargetCache,
   targetOf,
 } from './prepare.js';
-import { isRedirect, nextHop, type RedirectHop } from './redirect.js';
+import {
+  crossOriginStripList,
+  DEFAULT_REDIRECT_STRIP_HEADERS,
+  isRedirect,
+  nextHop,
+  type RedirectHop,
+} from './redirect.js';
 import {
   type HostGuard,
   type HostResilienceStats,
@@ -160,6 +169,8 @@ export class HttpClient {
   readonly #defaults: Readonly<ResolvedOptions>;
   readonly #headers: string[];
   readonly #plainHeaders: string[];
+  /** Headers a cross-origin redirect hop drops. */
+  readonly #crossOriginStrip: readonly string[];
   readonly #resilience: Resilience;
   readonly #events = new EventHub();
   readonly #clock: Clock;
@@ -196,6 +207,7 @@ export class HttpClient {
       adaptive,
       clock,
       upstreams,
+      redirectStripHeaders,
       ...rest
     } = options;
     this.#defaults = resolveOptions(DEFAULT_REQUEST_OPTIONS, rest);
@@ -204,11 +216,15 @@ export class HttpClient {
       try {
         base = new URL(baseUrl);
       } catch (cause) {
-        throw new InvalidRequestError(`invalid baseUrl ${JSON.stringify(String(baseUrl))}`, {
-          cause,
-        });
+        throw new InvalidRequestError(
+          `invalid baseUrl ${JSON.stringify(redactInvalidUrl(String(baseUrl)))}`,
+          { cause: scrubbedUrlError(cause) },
+        );
       }
     }
+    this.#crossOriginStrip = crossOriginStripList(
+      redirectStripHeaders ?? DEFAULT_REDIRECT_STRIP_HEADERS,
+    );
     this.#targets = new TargetCache(base);
     this.#deadlines = new DeadlineQueue(this.#clock);
     this.#headers = defaultHeaderList(headers, ACCEPT_ENCODING);
@@ -330,7 +346,9 @@ export class HttpClient {
     json: unknown,
     options: RequestOptions | undefined,
   ): Promise<HttpResponse> {
-    return this.#run(method, url, headers, body, json, options, false) as Promise<HttpResponse>;
+    // The verbs take `json` with the options; request() passes its own.
+    const payload = json === undefined ? options?.json : json;
+    return this.#run(method, url, headers, body, payload, options, false) as Promise<HttpResponse>;
   }
 
   /**
@@ -462,6 +480,7 @@ export class HttpClient {
                     request.headers,
                     request.body.replayable,
                     request.body.data !== null,
+                    this.#crossOriginStrip,
                   );
           } catch (err) {
             // A redirect refused (bad Location, https -> http): its streamed body is
@@ -936,7 +955,13 @@ export class HttpClient {
     this.#closed = true;
     for (const call of this.#calls) call.abort(new PoolClosedError('the client was closed'));
     for (const name of this.#lentUpstreams) this.pool.removeUpstream(name);
+    this.#targets.clear();
     if (this.#ownsPool) await this.pool.close();
+  }
+
+  /** @internal The URL cache, for tests. */
+  get [TARGET_CACHE](): TargetCache {
+    return this.#targets;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -12,6 +12,7 @@ export {
   DEFAULT_REQUEST_OPTIONS,
   type RequestOptions,
 } from './options.js';
+export { CREDENTIAL_HEADERS, DEFAULT_REDIRECT_STRIP_HEADERS } from './redirect.js';
 export type { HostResilienceStats, RetryStats } from './resilience.js';
 export {
   HttpResponse,

@@ -52,7 +52,8 @@ export interface RequestOptions {
   retry?: Partial<RetryConfig> | false;
   /**
    * Redirects followed; 0 returns the 3xx response. Cross-origin hops drop
-   * `authorization`, `cookie` and `proxy-authorization`; https to http is refused.
+   * `authorization`, `cookie`, `proxy-authorization` and the client's
+   * `redirectStripHeaders`; https to http is refused.
    * @default 10
    */
   maxRedirects?: number;
@@ -72,6 +73,16 @@ export interface RequestOptions {
    * retryable whatever its method. The same key is sent on every attempt.
    */
   idempotencyKey?: string | true;
+  /**
+   * A body serialised with `JSON.stringify`, sent with `content-type: application/json`
+   * (unless the headers set one). With `post`/`put`/`patch` it takes the place of `body`;
+   * giving both is an `InvalidRequestError`.
+   * @example
+   * ```ts
+   * await client.post(url, undefined, undefined, { json: { name: 'x' } });
+   * ```
+   */
+  json?: unknown;
 }
 
 /**
@@ -84,11 +95,26 @@ export interface ClientUpstreamOptions extends Partial<UpstreamOptions> {
 }
 
 /** Options of a {@link HttpClient}. */
-export interface ClientOptions extends Omit<RequestOptions, 'signal' | 'idempotencyKey' | 'retry'> {
+export interface ClientOptions
+  extends Omit<RequestOptions, 'signal' | 'idempotencyKey' | 'retry' | 'json'> {
   /** Relative request URLs are resolved against it. */
   baseUrl?: string | URL;
   /** Sent with every request; a request's own headers override by name. */
   headers?: HeadersInit;
+  /**
+   * Headers dropped, besides `authorization`, `cookie` and `proxy-authorization` (always
+   * dropped), when a redirect leads to another origin. Giving a list replaces the
+   * default one; `[]` drops only those three.
+   * @default DEFAULT_REDIRECT_STRIP_HEADERS: x-api-key, api-key, x-auth-token,
+   *   x-access-token, x-refresh-token, x-session-token, x-csrf-token, x-xsrf-token,
+   *   x-amz-security-token, x-goog-api-key, ocp-apim-subscription-key, x-functions-key,
+   *   x-vault-token, private-token
+   * @example
+   * ```ts
+   * new HttpClient({ redirectStripHeaders: [...DEFAULT_REDIRECT_STRIP_HEADERS, 'x-tenant-key'] });
+   * ```
+   */
+  redirectStripHeaders?: readonly string[];
   /** A pool to share, or options for the client's own. */
   pool?: ConnectionPool | Partial<PoolConfig>;
   /** Retry settings, an engine to share, or `false` for none. @default 3 attempts */

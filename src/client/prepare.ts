@@ -13,6 +13,7 @@ import {
   mergeHeaders,
   normalizeHeaders,
 } from '../core/headers.js';
+import { redactInvalidUrl, redactUrl } from '../core/redact.js';
 import { type Origin, parseOrigin } from '../pool/origin.js';
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -40,21 +41,36 @@ export function resolveUrl(url: unknown, baseUrl: URL | undefined): URL {
     try {
       resolved = new URL(url, baseUrl);
     } catch (cause) {
+      // The parser's own error quotes the input; the message and its cause must not.
+      const shown = JSON.stringify(redactInvalidUrl(url));
       throw new InvalidRequestError(
         baseUrl === undefined
-          ? `invalid URL ${JSON.stringify(url)} (relative URLs need a baseUrl)`
-          : `invalid URL ${JSON.stringify(url)}`,
-        { cause },
+          ? `invalid URL ${shown} (relative URLs need a baseUrl)`
+          : `invalid URL ${shown}`,
+        { cause: scrubbedUrlError(cause) },
       );
     }
   } else {
     throw new InvalidRequestError(`url must be a string or URL, got ${typeof url}`);
   }
   if (resolved.protocol !== 'http:' && resolved.protocol !== 'https:') {
-    throw new InvalidRequestError(`unsupported protocol ${resolved.protocol} in ${resolved.href}`);
+    throw new InvalidRequestError(
+      `unsupported protocol ${resolved.protocol} in ${redactUrl(resolved.href)}`,
+    );
   }
-  if (resolved.hostname === '') throw new InvalidRequestError(`URL has no host: ${resolved.href}`);
+  if (resolved.hostname === '') {
+    throw new InvalidRequestError(`URL has no host: ${redactUrl(resolved.href)}`);
+  }
   return resolved;
+}
+
+/**
+ * The WHATWG parser's error without the input it carries (`input`, and the message on
+ * some Node versions), which may hold a password.
+ */
+export function scrubbedUrlError(cause: unknown): TypeError {
+  const code = (cause as { code?: unknown } | null)?.code;
+  return Object.assign(new TypeError('Invalid URL'), typeof code === 'string' ? { code } : {});
 }
 
 /**
@@ -137,19 +153,39 @@ export function targetOf(url: URL): RequestTarget {
 }
 
 const TARGET_CACHE_LIMIT = 1024;
+/** URLs longer than this are parsed on every request rather than kept. */
+const MAX_CACHED_URL_LENGTH = 2048;
+/** Characters kept across every cached URL (key, href and path), about 2 MiB. */
+const TARGET_CACHE_CHARS = 1024 * 1024;
+
+/** @internal Reaches a client's {@link TargetCache} from tests; not exported by the package. */
+export const TARGET_CACHE = Symbol('http-sentinel.targetCache');
 
 /**
  * The targets of URL strings a client has seen, so that a URL requested again is not
  * parsed again (the WHATWG parser cost more than anything else in preparing a request).
- * Keyed by the string as given: one cache per base URL. Bounded: when full it starts
- * over, which costs one parse per URL until the working set is back in.
+ * Keyed by the string as given: one cache per base URL. Bounded by count and by size
+ * (long URLs are not kept: parsing is cheap next to sending them, and a client fed
+ * distinct long URLs must not hold megabytes of them); when full it starts over, which
+ * costs one parse per URL until the working set is back in.
  */
 export class TargetCache {
   readonly #baseUrl: URL | undefined;
   readonly #targets = new Map<string, RequestTarget>();
+  #chars = 0;
 
   constructor(baseUrl: URL | undefined) {
     this.#baseUrl = baseUrl;
+  }
+
+  /** @internal Entries kept. */
+  get size(): number {
+    return this.#targets.size;
+  }
+
+  /** @internal Characters kept: keys, hrefs and paths. */
+  get chars(): number {
+    return this.#chars;
   }
 
   /** @throws {InvalidRequestError} */
@@ -158,10 +194,22 @@ export class TargetCache {
     let target = this.#targets.get(url);
     if (target === undefined) {
       target = targetOf(resolveUrl(url, this.#baseUrl));
-      if (this.#targets.size >= TARGET_CACHE_LIMIT) this.#targets.clear();
-      this.#targets.set(url, target);
+      if (url.length <= MAX_CACHED_URL_LENGTH) {
+        const chars = url.length + target.href.length + target.path.length;
+        if (this.#targets.size >= TARGET_CACHE_LIMIT || this.#chars + chars > TARGET_CACHE_CHARS) {
+          this.clear();
+        }
+        this.#targets.set(url, target);
+        this.#chars += chars;
+      }
     }
     return target;
+  }
+
+  /** Forgets every entry. */
+  clear(): void {
+    this.#targets.clear();
+    this.#chars = 0;
   }
 }
 

@@ -4,7 +4,9 @@
  * parsed from undici's raw list only when first read.
  */
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import { InvalidRequestError } from '../core/errors.js';
 import { headersFromRaw } from '../core/headers.js';
+import { parseJsonBody } from '../core/json.js';
 
 /** Milliseconds spent in each phase of the call. */
 export interface Timings {
@@ -97,10 +99,10 @@ export class HttpResponse extends ResponseBase {
 
   /**
    * The body parsed as JSON. The type parameter is an assertion, not a check.
-   * @throws {SyntaxError} when the body is not JSON
+   * @throws {ProtocolError} when the body is not JSON (the `SyntaxError` is its `cause`)
    */
   json<T = unknown>(): T {
-    return JSON.parse(this.body.toString('utf8')) as T;
+    return parseJsonBody(this.body.toString('utf8')) as T;
   }
 
   /** A plain summary for logs (not the body). */
@@ -155,12 +157,15 @@ export class StreamingResponse extends ResponseBase {
   }
 
   #take(): AsyncIterable<Uint8Array> {
-    if (this.#used) throw new TypeError('the response body has already been read');
+    if (this.#used) throw new InvalidRequestError('the response body has already been read');
     this.#used = true;
     return this.body;
   }
 
-  /** Reads the whole body into one Buffer. */
+  /**
+   * Reads the whole body into one Buffer.
+   * @throws {InvalidRequestError} when the body has already been read
+   */
   async bytes(): Promise<Buffer> {
     const chunks: Buffer[] = [];
     let length = 0;
@@ -176,14 +181,19 @@ export class StreamingResponse extends ResponseBase {
     return (await this.bytes()).toString('utf8');
   }
 
-  /** Reads the whole body as JSON. */
+  /**
+   * Reads the whole body as JSON.
+   * @throws {ProtocolError} when the body is not JSON (the `SyntaxError` is its `cause`)
+   * @throws {InvalidRequestError} when the body has already been read
+   */
   async json<T = unknown>(): Promise<T> {
-    return JSON.parse(await this.text()) as T;
+    return parseJsonBody(await this.text()) as T;
   }
 
   /**
    * Parses the body as Server-Sent Events (`text/event-stream`), yielding each event as
    * it completes. Comments and retry hints are skipped.
+   * @throws {InvalidRequestError} when the body has already been read
    */
   async *events(): AsyncGenerator<ServerSentEvent, void, undefined> {
     const pending: ServerSentEvent[] = [];

@@ -4,7 +4,7 @@
  * wait unread and resumes as the consumer catches up. Breaking out of the loop (or
  * `cancel()`) aborts the transfer, which discards the connection.
  */
-import { AbortError } from '../core/errors.js';
+import { AbortError, InvalidRequestError } from '../core/errors.js';
 
 /** The transport side of a {@link BodyStream}. */
 export interface BodySource {
@@ -83,7 +83,7 @@ export class BodyStream implements AsyncIterable<Uint8Array> {
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array, void, undefined> {
-    if (this.#iterating) throw new TypeError('the response body can be read only once');
+    if (this.#iterating) throw new InvalidRequestError('the response body can be read only once');
     this.#iterating = true;
     let completed = false;
     try {

@@ -4,7 +4,8 @@
  * had a transfer cut off (body too large, aborted): undici reports each of these as a
  * `disconnect`, and the connection marks itself dead.
  */
-import { Client, type Dispatcher } from 'undici';
+import type { Socket } from 'node:net';
+import { type buildConnector, Client, type Dispatcher } from 'undici';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { unrefTimer } from '../core/clock.js';
 import type { DeadlineQueue } from '../core/deadlines.js';
@@ -35,14 +36,27 @@ export interface ConnectionRequestOptions {
   signal?: AbortSignal;
 }
 
-/** A fully read response of {@link Connection.request}. */
+/**
+ * A fully read response of {@link Connection.request}: the read-only surface of the
+ * client's `HttpResponse` that applies to one exchange (no URL, redirects or attempts).
+ */
 export interface ConnectionResponse {
-  status: number;
-  statusText: string;
-  /** Parsed on first access. */
-  headers: Headers;
-  body: Buffer;
+  /** The status code. */
+  readonly status: number;
+  /** The reason phrase, as sent by the server. */
+  readonly statusText: string;
+  /** True for a 2xx status. */
+  readonly ok: boolean;
+  /** The response headers (a WHATWG `Headers`), parsed on first access. */
+  readonly headers: Headers;
+  /** The body as received (not decompressed), bounded by `maxBodySize`. */
+  readonly body: Buffer;
+  /** The body decoded as UTF-8. */
   text(): string;
+  /**
+   * The body parsed as JSON.
+   * @throws {ProtocolError} when the body is not JSON
+   */
   json<T = unknown>(): T;
 }
 
@@ -103,7 +117,13 @@ export class Connection implements ExchangeOwner {
     this.stats = stats;
     this.#observer = observer;
     this.createdAt = clock.now();
-    this.#client = new Client(origin.origin, clientOptions);
+    const connector = clientOptions.connect;
+    this.#client = new Client(
+      origin.origin,
+      typeof connector === 'function'
+        ? { ...clientOptions, connect: this.#watching(connector) }
+        : clientOptions,
+    );
     this.#client.on('connect', this.#onConnect);
     this.#client.on('disconnect', this.#onDisconnect);
     this.#client.on('connectionError', this.#onConnectionError);
@@ -127,6 +147,33 @@ export class Connection implements ExchangeOwner {
   now(): number {
     return this.#clock.now();
   }
+
+  /**
+   * `connector` with the socket it makes watched: undici reads an RST in the middle of a
+   * close-delimited body as the body's end (its workaround for platforms that reset
+   * after a whole body), so the exchange hears of the socket's end and errors here, from
+   * listeners added before undici's own.
+   */
+  #watching(connector: buildConnector.connector): buildConnector.connector {
+    return (options, callback) =>
+      connector(options, (...args: buildConnector.CallbackArgs) => {
+        // On failure undici passes the error alone: the socket is then undefined, not null.
+        const socket: Socket | null | undefined = args[1];
+        if (args[0] === null && socket != null) {
+          socket.on('end', this.#onSocketEnd);
+          socket.on('error', this.#onSocketError);
+        }
+        callback(...args);
+      });
+  }
+
+  #onSocketEnd = (): void => {
+    this.#exchange?.peerClosed(undefined);
+  };
+
+  #onSocketError = (err: Error): void => {
+    this.#exchange?.peerClosed(err);
+  };
 
   #onConnect = (): void => {
     this.#clearConnectTimer();
@@ -204,7 +251,12 @@ export class Connection implements ExchangeOwner {
   }
 
   /** @internal Exchange callback: record statistics. */
-  exchangeEnded(exchange: Exchange, error: SentinelError | undefined, received: number): void {
+  exchangeEnded(
+    exchange: Exchange,
+    error: SentinelError | undefined,
+    received: number,
+    discard = false,
+  ): void {
     this.#clearConnectTimer();
     this.#deadlines.remove(exchange);
     const endedAt = exchange.endedAt;
@@ -216,7 +268,7 @@ export class Connection implements ExchangeOwner {
       endedAt,
     );
     // After a failed exchange the socket's state is unknown: never reuse it.
-    if (error !== undefined) this.#markDead();
+    if (error !== undefined || discard) this.#markDead();
     exchange.request.onEnd?.(error);
   }
 

@@ -13,8 +13,14 @@
  * into an object; our headers are parsed lazily, only when read.
  */
 import { DeadlineEntry } from '../core/deadlines.js';
-import { BodyTooLargeError, type SentinelError, TimeoutError } from '../core/errors.js';
+import {
+  BodyTooLargeError,
+  ConnectionError,
+  type SentinelError,
+  TimeoutError,
+} from '../core/errors.js';
 import { headersFromRaw } from '../core/headers.js';
+import { parseJsonBody } from '../core/json.js';
 import { BodyStream } from './body-stream.js';
 import { mapTransportError } from './map-error.js';
 
@@ -91,6 +97,11 @@ export class ExchangeResult {
     this.ttfbMs = ttfbMs;
   }
 
+  /** True for a 2xx status. */
+  get ok(): boolean {
+    return this.status >= 200 && this.status < 300;
+  }
+
   /** The response headers (a WHATWG `Headers`, built on first access). */
   get headers(): Headers {
     this.#headers ??= headersFromRaw(this.rawHeaders);
@@ -102,17 +113,28 @@ export class ExchangeResult {
     return (this.body as Buffer).toString('utf8');
   }
 
-  /** A buffered body parsed as JSON. */
+  /**
+   * A buffered body parsed as JSON.
+   * @throws {ProtocolError} when the body is not JSON (the `SyntaxError` is its `cause`)
+   */
   json<T = unknown>(): T {
-    return JSON.parse((this.body as Buffer).toString('utf8')) as T;
+    return parseJsonBody((this.body as Buffer).toString('utf8')) as T;
   }
 }
 
 /** The connection's side of an exchange: statistics and disposal. */
 export interface ExchangeOwner {
   now(): number;
-  /** Called exactly once when the exchange ends, with success or the error. */
-  exchangeEnded(exchange: Exchange, error: SentinelError | undefined, received: number): void;
+  /**
+   * Called exactly once when the exchange ends, with success or the error. `discard`:
+   * the response stands but its socket is being closed, so the connection is not reused.
+   */
+  exchangeEnded(
+    exchange: Exchange,
+    error: SentinelError | undefined,
+    received: number,
+    discard?: boolean,
+  ): void;
   /** Called when an abort arrives before undici has handed us the request's abort hook. */
   abandon(error: SentinelError): void;
   readonly connectTimeoutMs: number;
@@ -134,6 +156,14 @@ function isContentLength(name: Buffer): boolean {
     if ((name[i]! | 0x20) !== CONTENT_LENGTH[i]) return false;
   }
   return true;
+}
+
+/**
+ * Responses that have no body whatever their Content-Length says (RFC 9110 §6.4.1): the
+ * length is the size of what a GET would have returned, not bytes to read.
+ */
+function bodiless(method: string, status: number): boolean {
+  return method === 'HEAD' || status === 204 || status === 304;
 }
 
 function contentLengthOf(raw: Buffer[]): number {
@@ -177,6 +207,10 @@ export class Exchange extends DeadlineEntry {
   #headersSeen = false;
   #settled = false;
   #resolved = false;
+  /** The socket ended (FIN) or failed while the exchange was under way. */
+  #peerClosed = false;
+  /** The socket's own error (an RST), which undici does not always report. */
+  #socketError: Error | undefined;
 
   /** @param now - the owner's clock reading at dispatch */
   constructor(owner: ExchangeOwner, request: ExchangeRequest, reused: boolean, now: number) {
@@ -222,6 +256,17 @@ export class Exchange extends DeadlineEntry {
     this.#owner.abandon(error);
   }
 
+  /**
+   * The connection's socket ended or failed (`error`) while the exchange ran. undici
+   * takes an RST in the middle of a close-delimited body for the body's end; this is how
+   * the exchange knows that the body was cut instead.
+   */
+  peerClosed(error: Error | undefined): void {
+    if (this.#settled || this.#abortHook === undefined) return;
+    this.#peerClosed = true;
+    this.#socketError ??= error;
+  }
+
   /** The exchange's own deadline passed ({@link ExchangeRequest.timeoutMs}). */
   onDeadline(): void {
     this.abort(new TimeoutError('attempt', this.request.timeoutMs ?? 0));
@@ -235,6 +280,10 @@ export class Exchange extends DeadlineEntry {
       return;
     }
     this.#abortHook = abort;
+    // undici may have sent the request on a new socket after the one it was queued for
+    // closed: what happened to that one says nothing about this response.
+    this.#peerClosed = false;
+    this.#socketError = undefined;
     this.#connectMs = this.#owner.now() - this.startedAt;
   }
 
@@ -252,7 +301,7 @@ export class Exchange extends DeadlineEntry {
     this.#status = statusCode;
     this.#statusText = statusText;
     this.#rawHeaders = rawHeaders;
-    const length = contentLengthOf(rawHeaders);
+    const length = bodiless(this.request.method, statusCode) ? -1 : contentLengthOf(rawHeaders);
     if (length > this.request.maxBodySize) {
       this.#abortHook!(new BodyTooLargeError(this.request.maxBodySize));
       return false;
@@ -281,6 +330,24 @@ export class Exchange extends DeadlineEntry {
 
   onComplete(): void {
     if (this.#settled) return;
+    const reset = this.#socketError;
+    if (reset !== undefined && this.#headersSeen) {
+      // A body delimited by the connection's close ends cleanly only on FIN: after an RST
+      // nothing says that every byte arrived.
+      const code = (reset as { code?: unknown }).code;
+      this.#fail(
+        new ConnectionError(`response truncated: ${reset.message}`, {
+          cause: reset,
+          errno: typeof code === 'string' ? code : undefined,
+          beforeResponse: false,
+        }),
+      );
+      return;
+    }
+    this.#complete(false);
+  }
+
+  #complete(discard: boolean): void {
     this.#settled = true;
     this.endedAt = this.#owner.now();
     if (this.#stream !== undefined) {
@@ -295,16 +362,28 @@ export class Exchange extends DeadlineEntry {
       this.#resolved = true;
       this.#resolve(this.#result(body));
     }
-    this.#owner.exchangeEnded(this, undefined, this.#received);
+    this.#owner.exchangeEnded(this, undefined, this.#received, discard);
   }
 
   onError(err: Error): void {
     if (this.#settled) return;
+    if (
+      this.#headersSeen &&
+      this.#received === 0 &&
+      (err as { code?: unknown }).code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' &&
+      bodiless(this.request.method, this.#status)
+    ) {
+      // undici checks a 204's or 304's Content-Length against a body they cannot have,
+      // and closes the socket; the response itself is whole.
+      this.#complete(true);
+      return;
+    }
     const mapped = mapTransportError(
       err,
       this.#headersSeen,
       this.#owner.connectTimeoutMs,
       this.request.idleTimeoutMs,
+      this.#peerClosed,
     );
     this.#fail(mapped);
   }

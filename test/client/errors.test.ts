@@ -284,15 +284,16 @@ describe('transport failures are typed errors', () => {
     assert.equal(err.attempts, 1);
   });
 
-  it('a body cut short of its Content-Length is a ProtocolError', async () => {
+  it('a body cut short of its Content-Length is a ConnectionError, retried for a GET', async () => {
     const server = await fx.rawServer((socket) => {
       socket.once('data', () =>
         socket.end('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly this'),
       );
     });
-    const client = fx.client();
-    const err = await rejectsWith(client.get(server.url), 'SENTINEL_PROTOCOL');
-    assert.equal(err.attempts, 1, 'a truncated body is not retried');
+    const client = fx.client({ retry: { maxAttempts: 2, initialDelayMs: 1 } });
+    const err = await rejectsWith<ConnectionError>(client.get(server.url), 'SENTINEL_CONNECTION');
+    assert.equal(err.beforeResponse, false);
+    assert.equal(err.attempts, 2, 'a truncated body is retried like a reset');
   });
 
   it('a refused connection is a ConnectionError with errno and syscall', async () => {

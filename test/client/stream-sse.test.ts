@@ -116,7 +116,7 @@ describe('stream()', () => {
     const client = fx.client();
     const res = await client.stream({ method: 'GET', url: server.url });
     assert.equal(await res.text(), 'once');
-    await assert.rejects(res.text(), TypeError);
+    await rejectsWith(res.text(), 'SENTINEL_INVALID_REQUEST');
   });
 
   it('a body idle past attemptTimeout fails with phase body', async () => {
@@ -147,7 +147,7 @@ describe('stream()', () => {
     assert.equal(await res.text(), '012345');
   });
 
-  it('a truncated body is a ProtocolError for the reader', async () => {
+  it('a truncated body is a ConnectionError for the reader', async () => {
     const server = await fx.server((_req, res) => {
       res.writeHead(200, { 'content-length': '100' });
       res.write('only part');
@@ -155,7 +155,7 @@ describe('stream()', () => {
     });
     const client = fx.client({ retry: false });
     const res = await client.stream({ method: 'GET', url: server.url });
-    await rejectsWith(res.bytes(), 'SENTINEL_PROTOCOL');
+    await rejectsWith(res.bytes(), 'SENTINEL_CONNECTION');
   });
 });
 

@@ -451,7 +451,7 @@ describe('NatsJetStreamClient against nats-server and the gateway', () => {
       assert.deepEqual([calm.duplicate, calm.attempts, calm.seq], [false, 1, n + 1]);
     });
 
-    it('a malformed or truncated answer to a keyed publish is retried too (ProtocolError)', async (t) => {
+    it('a malformed (ProtocolError) or truncated (ConnectionError) answer to a keyed publish is retried too', async (t) => {
       const answers = [
         'NOT HTTP AT ALL\r\n\r\n',
         'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"stream"',

@@ -99,31 +99,33 @@ describe('a connection that failed is never reused', () => {
     await assertDiscarded(pool, server, conn);
   });
 
-  test('closed mid-body (Content-Length longer than the body) -> ProtocolError', async () => {
+  test('closed mid-body (Content-Length longer than the body) -> ConnectionError after the response began', async () => {
     const server = await serverWhoseFirstAnswer((socket) => {
       socket.end('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly-twenty-bytes!!!');
     });
     pool = new ConnectionPool();
     const conn = await pool.acquire(server.url);
-    await rejectsWith<ProtocolError>(
+    const err = await rejectsWith<ConnectionError>(
       conn.request('GET', '/'),
-      'ProtocolError',
-      'SENTINEL_PROTOCOL',
+      'ConnectionError',
+      'SENTINEL_CONNECTION',
     );
+    assert.equal(err.beforeResponse, false);
     await assertDiscarded(pool, server, conn);
   });
 
-  test('Connection: close with a body shorter than Content-Length -> ProtocolError', async () => {
+  test('Connection: close with a body shorter than Content-Length -> ConnectionError', async () => {
     const server = await serverWhoseFirstAnswer((socket) => {
       socket.end('HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 50\r\n\r\nshort');
     });
     pool = new ConnectionPool();
     const conn = await pool.acquire(server.url);
-    await rejectsWith<ProtocolError>(
+    const err = await rejectsWith<ConnectionError>(
       conn.request('GET', '/'),
-      'ProtocolError',
-      'SENTINEL_PROTOCOL',
+      'ConnectionError',
+      'SENTINEL_CONNECTION',
     );
+    assert.equal(err.beforeResponse, false);
     await assertDiscarded(pool, server, conn);
   });
 
