@@ -15,6 +15,7 @@ import type {
   RetryConfig,
   RetryEngine,
 } from '../retry/index.js';
+import type { Hooks } from './hooks.js';
 
 /** Options of one request; each can also be set as a client default. */
 export interface RequestOptions {
@@ -73,6 +74,11 @@ export interface RequestOptions {
    * retryable whatever its method. The same key is sent on every attempt.
    */
   idempotencyKey?: string | true;
+  /**
+   * Hooks (ky's names): `beforeRequest`, `afterResponse`, `beforeRetry`, `beforeError`.
+   * A request's hooks run after the client's.
+   */
+  hooks?: Hooks;
   /**
    * A body serialised with `JSON.stringify`, sent with `content-type: application/json`
    * (unless the headers set one). With `post`/`put`/`patch` it takes the place of `body`;

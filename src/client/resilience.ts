@@ -111,7 +111,7 @@ export class Resilience {
   readonly #healthConfig: ConstructorParameters<typeof HostHealth>[0] | undefined;
   readonly #shed: boolean;
   readonly #hosts = new Map<string, HostGuard>();
-  readonly #engines = new WeakMap<object, RetryEngine>();
+  readonly #engines = new WeakMap<object, Map<RetryEngine | undefined, RetryEngine>>();
   retries = 0;
   refusedByBudget = 0;
   rejectedByBreaker = 0;
@@ -151,18 +151,27 @@ export class Resilience {
     }
   }
 
-  /** The engine for one request: the client's, none, or one built from its overrides. */
-  engineFor(override: Partial<RetryConfig> | false | undefined): RetryEngine | undefined {
-    if (override === undefined) return this.engine;
+  /**
+   * The engine for one request: none, or one built from its overrides over `base` (the
+   * client's engine), made once per override object.
+   */
+  engineFor(
+    override: Partial<RetryConfig> | false,
+    base: RetryEngine | undefined,
+  ): RetryEngine | undefined {
     if (override === false) return undefined;
-    let engine = this.#engines.get(override);
+    let byBase = this.#engines.get(override);
+    if (byBase === undefined) {
+      byBase = new Map();
+      this.#engines.set(override, byBase);
+    }
+    let engine = byBase.get(base);
     if (engine === undefined) {
-      const base = this.engine?.config ?? {};
       engine = new RetryEngine(
-        { ...(base as Partial<RetryConfig>), ...override },
+        { ...((base?.config ?? {}) as Partial<RetryConfig>), ...override },
         { clock: this.#clock },
       );
-      this.#engines.set(override, engine);
+      byBase.set(base, engine);
     }
     return engine;
   }

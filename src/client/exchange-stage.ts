@@ -1,0 +1,332 @@
+/**
+ * The exchange stage: one attempt on a connection. It picks the backend (for an upstream),
+ * asks the host's breaker, takes a connection (or waits for one, bounded by the call's
+ * deadline), sends the request, sends it once more on a fresh connection when a kept-alive
+ * socket turns out to have been closed by the server (the stale-socket resend), and ends
+ * the attempt: releases the connection, ends the backend's pick and records the outcome
+ * with the one classifier's verdict.
+ *
+ * A call that succeeds at once awaits nothing here but its exchange: {@link Exchanger.begin}
+ * and {@link Exchanger.end} are synchronous, and only waiting for a connection or a resend
+ * ({@link Exchanger.send}) is async.
+ */
+import type { Clock } from '../core/clock.js';
+import { type SentinelError, TimeoutError } from '../core/errors.js';
+import { classify } from '../core/outcome.js';
+import type { Exchange } from '../pool/exchange.js';
+import type { Backend, Connection, ConnectionPool } from '../pool/index.js';
+import { type Attempt, asSentinelError, idleTimeout, resendable } from './attempt.js';
+import type { Call } from './call.js';
+import type { EventHub } from './events.js';
+import type { ResolvedOptions } from './options.js';
+import type { PreparedRequest } from './prepare.js';
+import type { Resilience } from './resilience.js';
+import { endPick, pickBackend, rttOf } from './upstream-pick.js';
+
+export class Exchanger {
+  readonly #pool: ConnectionPool;
+  readonly #resilience: Resilience;
+  readonly #clock: Clock;
+  readonly #events: EventHub;
+  /** Whether the pool runs on the client's clock, so that one reading serves both. */
+  readonly #sameClock: boolean;
+  /**
+   * How long an attempt may wait for a connection beyond the call's own deadline: none
+   * (Infinity) unless the pool's `connectionTimeoutMs` was set for it.
+   */
+  readonly #acquireWaitMs: number;
+
+  constructor(
+    pool: ConnectionPool,
+    resilience: Resilience,
+    clock: Clock,
+    events: EventHub,
+    acquireWaitMs: number,
+  ) {
+    this.#pool = pool;
+    this.#resilience = resilience;
+    this.#clock = clock;
+    this.#events = events;
+    this.#sameClock = pool.config.clock === clock;
+    this.#acquireWaitMs = acquireWaitMs;
+  }
+
+  /** The pool clock's reading matching `now` on the client's clock. */
+  #poolNow(now: number): number {
+    return this.#sameClock ? now : this.#pool.config.clock.now();
+  }
+
+  /**
+   * Begins an attempt: picks the backend (for an upstream), asks its breaker, arms the
+   * attempt's deadline and, when a connection is free at once, sends the request. The
+   * caller then awaits `att.exchange.promise`, or {@link #send} when there was no free
+   * connection.
+   *
+   * For an upstream the pick passes over `failed`; it then ends in exactly one record or
+   * cancel: in #end, or for a stream that reached headers, when its body ends.
+   *
+   * @returns false when the attempt was refused before it began (open breaker, no
+   *   backend to pick): `att.error` says why, and there is nothing to end
+   */
+  begin(
+    call: Call,
+    request: PreparedRequest,
+    opts: Readonly<ResolvedOptions>,
+    stream: boolean,
+    att: Attempt,
+    failed: Backend | undefined,
+    first: boolean,
+  ): boolean {
+    if (att.upstream === undefined) {
+      try {
+        att.ticket = this.#resilience.admit(att.origin!.key, att.guard!, first, att.startedAt);
+      } catch (err) {
+        att.error = err as SentinelError;
+        return false;
+      }
+    } else {
+      pickBackend(this.#resilience, att.upstream, failed, first, att, att.startedAt);
+      if (att.error !== undefined) {
+        // No backend to pick is a failed attempt (retryable, like a refused
+        // connection); refusals by every breaker are no attempt at all.
+        if (att.error.code !== 'SENTINEL_CIRCUIT_OPEN') {
+          call.attempts++;
+          this.#attemptEnded(request, call, att, 0);
+        }
+        return false;
+      }
+      att.origin = att.backend!.origin;
+    }
+    call.attempts++;
+    if (call.deadlineAt <= att.startedAt) {
+      // The whole-call deadline had passed before the attempt could start.
+      call.abort(new TimeoutError('total', opts.timeout));
+      att.error = call.abortError;
+      return true;
+    }
+    try {
+      att.entry = this.#pool.host(att.origin!);
+      const conn = this.#pool.tryTake(
+        att.entry,
+        opts.connectTimeout,
+        false,
+        this.#poolNow(att.startedAt),
+      );
+      if (conn !== undefined) this.#dispatch(call, request, opts, stream, att, conn, att.startedAt);
+      // Waiting in our own queue is bounded by the call's deadline; the attempt's own
+      // deadline starts when its request is sent.
+      else call.armTotal(att.startedAt);
+    } catch (err) {
+      att.error = asSentinelError(err);
+    }
+    return true;
+  }
+
+  /**
+   * Sends the attempt's request on `conn`. From here the attempt is the host's to judge:
+   * its own deadline starts, and the hop's first request earns the retry budget's deposit.
+   * `now` is on the client's clock.
+   */
+  #dispatch(
+    call: Call,
+    request: PreparedRequest,
+    opts: Readonly<ResolvedOptions>,
+    stream: boolean,
+    att: Attempt,
+    conn: Connection,
+    now: number,
+  ): void {
+    att.conn = conn;
+    if (!att.sent) {
+      att.sent = true;
+      att.sentAt = now;
+      call.armAttempt(now);
+      if (att.first) this.#resilience.sent(now);
+    }
+    // `let`, not `const`: onEnd can run inside conn.exchange() (a dispatch that
+    // throws), before the assignment.
+    let exchange: Exchange | undefined;
+    exchange = conn.exchange(
+      {
+        method: request.method,
+        path: request.target.path,
+        headers: request.headers,
+        body: request.body.data,
+        bodyLength: Math.max(request.body.length, 0),
+        maxBodySize: opts.maxBodySize,
+        stream,
+        idleTimeoutMs: idleTimeout(stream ? (opts.attemptTimeout ?? opts.timeout) : call.attemptMs),
+        onEnd: stream ? (error) => this.#streamEnded(call, conn, att, exchange, error) : undefined,
+      },
+      this.#poolNow(now),
+    );
+    att.exchange = exchange;
+    call.exchanging(exchange);
+  }
+
+  /**
+   * The rest of an attempt that could not complete at once: waits for a connection when
+   * none was free, and sends once more on a fresh connection when a kept-alive one turns
+   * out to have been closed by the server. Leaves the result or the error in `att`.
+   *
+   * @param failure - why the exchange already sent failed, if it did
+   */
+  async send(
+    call: Call,
+    request: PreparedRequest,
+    opts: Readonly<ResolvedOptions>,
+    stream: boolean,
+    att: Attempt,
+    failure: SentinelError | undefined,
+  ): Promise<void> {
+    try {
+      for (;;) {
+        if (failure !== undefined) {
+          this.#pool.release(att.conn!);
+          att.conn = undefined;
+          if (!resendable(call, request, att, failure)) throw failure;
+          // A kept-alive socket that failed before any response byte, almost always one
+          // the server had closed while idle: send again on a new one, once. Not counted
+          // as a retry. The server may, rarely, have processed it before closing, which
+          // is why only idempotent requests are resent (as HTTP allows, and browsers do).
+          att.fresh = true;
+          att.exchange = undefined;
+          failure = undefined;
+        }
+        const waitStart = this.#clock.now();
+        let conn = this.#pool.tryTake(
+          att.entry!,
+          opts.connectTimeout,
+          att.fresh,
+          this.#poolNow(waitStart),
+        );
+        if (conn === undefined) {
+          try {
+            conn = await this.#pool.acquireOrigin(
+              att.origin!,
+              this.#acquireWaitMs,
+              opts.connectTimeout,
+              att.fresh,
+              call.acquiring(),
+            );
+          } catch (err) {
+            throw call.abortError ?? call.attemptError ?? err;
+          }
+        }
+        const now = this.#clock.now();
+        att.queuedMs = now - waitStart;
+        this.#dispatch(call, request, opts, stream, att, conn, now);
+        try {
+          att.result = await att.exchange!.promise;
+          return;
+        } catch (err) {
+          failure = err as SentinelError;
+        }
+      }
+    } catch (err) {
+      att.error = asSentinelError(err);
+    }
+  }
+
+  /**
+   * Ends an attempt that began: releases its connection (a streamed body keeps it until
+   * it ends, see #streamEnded), ends the backend's pick, reports the attempt, then
+   * records its outcome with the host's breaker and health, so that a breaker transition
+   * it causes is reported after it. The end time is the exchange's own reading when it
+   * has one.
+   */
+  end(call: Call, request: PreparedRequest, stream: boolean, att: Attempt): void {
+    const streaming = stream && att.error === undefined;
+    if (streaming) call.stopAttemptTimer();
+    else call.endAttempt();
+    const exchange = att.exchange;
+    const result = att.result;
+    // On the pool's clock: when the response ended (a stream: its headers came) or failed.
+    let poolNow: number;
+    if (exchange === undefined) poolNow = this.#pool.config.clock.now();
+    else if (result !== undefined && stream) poolNow = exchange.startedAt + result.ttfbMs;
+    else if (exchange.endedAt >= 0) poolNow = exchange.endedAt;
+    else poolNow = this.#pool.config.clock.now();
+    const verdict = classify({
+      status: result?.status,
+      error: att.error,
+      sent: exchange !== undefined,
+      reused: exchange?.reused,
+    });
+    att.verdict = verdict;
+    if (!streaming) {
+      // A pick that sent nothing (acquire timed out or was aborted) is cancelled by its
+      // verdict; one that failed took as long as it took to fail.
+      if (att.picked) {
+        endPick(
+          att,
+          verdict.backend,
+          exchange === undefined
+            ? 0
+            : result === undefined
+              ? poolNow - exchange.startedAt
+              : rttOf(result),
+        );
+      }
+      if (att.conn !== undefined) this.#pool.releaseAt(att.conn, poolNow);
+    } else if (att.picked && att.streamEnded) {
+      endPick(att, att.streamVerdict, rttOf(result!));
+    }
+    const now = this.#sameClock ? poolNow : this.#clock.now();
+    att.endedAt = now;
+    const duration = now - att.startedAt;
+    this.#attemptEnded(request, call, att, duration);
+    // A 502/503/504 counts for the breaker once per call: if a retry follows, its answer
+    // is the verdict (see the retry loop).
+    att.deferBreaker = verdict.kind === 'unavailable';
+    this.#resilience.settle(
+      att.guard!,
+      verdict,
+      att.ticket,
+      att.sentAt,
+      now - (att.sent ? att.sentAt : att.startedAt),
+      now,
+      att.deferBreaker,
+    );
+  }
+
+  #attemptEnded(request: PreparedRequest, call: Call, att: Attempt, ms: number): void {
+    if (!this.#events.active) return;
+    this.#events.emit({
+      type: 'attempt',
+      method: request.method,
+      url: request.target.href,
+      attempt: call.attempts,
+      status: att.result?.status,
+      error: att.error,
+      durationMs: ms,
+    });
+  }
+
+  #streamEnded(
+    call: Call,
+    conn: Connection,
+    att: Attempt,
+    exchange: Exchange | undefined,
+    error: SentinelError | undefined,
+  ): void {
+    this.#pool.release(conn);
+    // Before headers the attempt itself ends the pick (a resend on a fresh connection
+    // may still follow). A body that ended before the attempt read its result (all of
+    // it came at once) is left to the attempt too: only the result has the round trip.
+    if (att.picked && exchange?.responseStarted === true) {
+      // The body's own failure when the backend caused it (cut off, stalled); otherwise,
+      // the caller cancelling it included, the status it answered with.
+      let judged = classify({ status: exchange.status, error, reused: exchange.reused });
+      if (judged.fault !== 'host') judged = classify({ status: exchange.status });
+      const verdict = judged.backend;
+      if (att.result !== undefined) {
+        endPick(att, verdict, rttOf(att.result));
+      } else {
+        att.streamEnded = true;
+        att.streamVerdict = verdict;
+      }
+    }
+    call.onStreamEnd?.();
+  }
+}

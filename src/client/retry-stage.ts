@@ -1,0 +1,212 @@
+/**
+ * The retry stage: the attempts of one hop, each through the exchange stage, until one
+ * stands. Between attempts it asks the policy (with `Retry-After`), the retry budget and
+ * the deadline whether to go on, reports the retry or its refusal, settles the breaker's
+ * once-per-call verdicts, runs the `beforeRetry` hooks, and waits the delay. Before every
+ * attempt it runs the `beforeRequest` hooks.
+ */
+import type { Clock } from '../core/clock.js';
+import { headersFromRaw, normalizeHeaders } from '../core/headers.js';
+import { redactUrl } from '../core/redact.js';
+import type { Backend, ConnectionPool } from '../pool/index.js';
+import type { RetryEngine } from '../retry/index.js';
+import { Attempt, discard } from './attempt.js';
+import type { Call } from './call.js';
+import type { EventHub } from './events.js';
+import type { Exchanger } from './exchange-stage.js';
+import { type HookRequest, type ResolvedHooks, runHooks } from './hooks.js';
+import type { ResolvedOptions } from './options.js';
+import { checkFramingHeaders, type PreparedRequest } from './prepare.js';
+import type { Resilience } from './resilience.js';
+
+export class RetryStage {
+  readonly #pool: ConnectionPool;
+  readonly #exchanger: Exchanger;
+  readonly #resilience: Resilience;
+  readonly #clock: Clock;
+  readonly #events: EventHub;
+
+  constructor(
+    pool: ConnectionPool,
+    exchanger: Exchanger,
+    resilience: Resilience,
+    clock: Clock,
+    events: EventHub,
+  ) {
+    this.#pool = pool;
+    this.#exchanger = exchanger;
+    this.#resilience = resilience;
+    this.#clock = clock;
+    this.#events = events;
+  }
+
+  /**
+   * The attempts of one hop. Resolves with the attempt that stands: its `result`, or its
+   * `error` for the caller to throw. Nothing of a discarded attempt stays checked out.
+   *
+   * @param first - the call's first hop: its first attempt starts at the call's own clock
+   *   reading, so the call takes no second one
+   */
+  async run(
+    call: Call,
+    request: PreparedRequest,
+    opts: Readonly<ResolvedOptions>,
+    stream: boolean,
+    engine: RetryEngine | undefined,
+    hooks: ResolvedHooks,
+    first: boolean,
+  ): Promise<Attempt> {
+    const upstream = this.#pool.upstreamFor(request.target.origin);
+    // A host is the same for every attempt of a hop; an upstream picks a backend each time.
+    const origin = upstream === undefined ? request.target.origin : undefined;
+    const guard = origin === undefined ? undefined : this.#resilience.host(origin.key);
+    let previousDelay: number | undefined;
+    let failed: Backend | undefined;
+    for (let n = 0; ; n++) {
+      const sent =
+        hooks.beforeRequest.length === 0 ? request : await beforeRequest(call, request, hooks);
+      const now = first && n === 0 ? call.startedAt : this.#clock.now();
+      const att = new Attempt(origin, guard, upstream, now, n === 0);
+      const exchanger = this.#exchanger;
+      if (exchanger.begin(call, sent, opts, stream, att, failed, n === 0)) {
+        if (att.exchange !== undefined) {
+          try {
+            att.result = await att.exchange.promise;
+          } catch (err) {
+            await exchanger.send(call, sent, opts, stream, att, err as never);
+          }
+        } else if (att.error === undefined) {
+          await exchanger.send(call, sent, opts, stream, att, undefined);
+        }
+        exchanger.end(call, sent, stream, att);
+      }
+      // Only read by a retry, which follows a failure: the next pick passes it over.
+      failed = att.backend;
+      let delay: number | undefined;
+      try {
+        if (call.abortError !== undefined) throw call.abortError;
+        delay = this.#retryDelay(call, sent, engine, att, n, previousDelay);
+      } catch (err) {
+        // Nothing of this attempt may stay checked out: a streamed body holds its
+        // connection until cancelled.
+        discard(att);
+        throw err;
+      } finally {
+        if (att.deferBreaker) {
+          att.deferBreaker = false;
+          this.#resilience.settleBreaker(
+            att.guard!,
+            att.verdict!,
+            att.ticket,
+            att.sentAt,
+            att.endedAt - att.sentAt,
+            delay !== undefined,
+          );
+        }
+      }
+      if (delay === undefined) return att;
+      discard(att);
+      previousDelay = delay;
+      if (hooks.beforeRetry.length > 0) {
+        await runHooks('beforeRetry', hooks.beforeRetry, {
+          request: hookRequest(sent),
+          error: att.error,
+          response:
+            att.result === undefined
+              ? undefined
+              : { status: att.result.status, headers: headersFromRaw(att.result.rawHeaders) },
+          attempt: call.reportedAttempts + 1,
+        });
+      }
+      await call.delay(delay);
+    }
+  }
+
+  /**
+   * The delay before the next attempt, or undefined when this attempt's outcome stands
+   * (no retry policy, a success it does not retry, a refusal by policy, budget or
+   * deadline). Reports the retry, or its refusal.
+   */
+  #retryDelay(
+    call: Call,
+    request: PreparedRequest,
+    engine: RetryEngine | undefined,
+    att: Attempt,
+    attempt: number,
+    previousDelay: number | undefined,
+  ): number | undefined {
+    if (engine === undefined) return undefined;
+    const error = att.error;
+    if (error !== undefined && error.code === 'SENTINEL_CIRCUIT_OPEN') return undefined;
+    const status = att.result?.status;
+    const mightRetry =
+      error !== undefined ||
+      engine.config.statusCodes.has(status!) ||
+      engine.config.shouldRetry !== undefined;
+    if (!mightRetry) return undefined;
+    const decision = engine.decide(
+      {
+        attempt,
+        method: request.method,
+        idempotencyKey: request.idempotencyKey,
+        replayable: request.body.replayable,
+        error,
+        status,
+        headers: att.result === undefined ? undefined : headersFromRaw(att.result.rawHeaders),
+        remainingMs: call.remaining(),
+      },
+      previousDelay,
+    );
+    if (!decision.retry) return undefined;
+    const refused = this.#resilience.refuseRetry();
+    if (refused === undefined) {
+      if (this.#events.active) {
+        this.#events.emit({
+          type: 'retry',
+          method: request.method,
+          url: request.target.href,
+          attempt: attempt + 1,
+          delayMs: decision.delayMs,
+          retryAfterMs: decision.retryAfterMs,
+          status,
+          error,
+        });
+      }
+      return decision.delayMs;
+    }
+    if (this.#events.active) {
+      this.#events.emit({
+        type: 'retry-refused',
+        method: request.method,
+        url: request.target.href,
+        attempt: attempt + 1,
+        by: refused,
+      });
+    }
+    return undefined;
+  }
+}
+
+/** The request as hooks see it: a mutable copy of its headers. */
+export function hookRequest(request: PreparedRequest): HookRequest {
+  const headers = new Headers();
+  const list = request.headers;
+  for (let i = 0; i < list.length; i += 2) headers.append(list[i]!, list[i + 1]!);
+  return { method: request.method, url: redactUrl(request.target.href), headers };
+}
+
+/**
+ * Runs the `beforeRequest` hooks; the attempt goes out with the headers they leave
+ * (checked as the caller's own would be).
+ */
+async function beforeRequest(
+  call: Call,
+  request: PreparedRequest,
+  hooks: ResolvedHooks,
+): Promise<PreparedRequest> {
+  const seen = hookRequest(request);
+  await runHooks('beforeRequest', hooks.beforeRequest, seen);
+  // A hook may take its time: the call may have ended meanwhile.
+  if (call.abortError !== undefined) throw call.abortError;
+  return { ...request, headers: checkFramingHeaders(normalizeHeaders(seen.headers)) };
+}
