@@ -28,6 +28,10 @@ export class Attempt implements BackendPick {
   verdict: Verdict | undefined = undefined;
   /** The breaker hears of this outcome once the retry decision is made. */
   deferBreaker = false;
+  /** A hedge: a second request of the same attempt, sent while the first had no answer. */
+  hedge = false;
+  /** Its response is not used (a retry or another hedge came after it). */
+  discarded = false;
   /** Where the attempt goes: for an upstream, known once the backend is picked. */
   origin: Origin | undefined;
   /** The pool's entry of that origin. */
@@ -103,6 +107,7 @@ export function asSentinelError(err: unknown): SentinelError {
 
 /** Cancels the streamed body of an attempt whose response is not used. */
 export function discard(att: Attempt): void {
+  att.discarded = true;
   const body = att.result?.body;
   if (body !== undefined && !Buffer.isBuffer(body)) body.cancel();
 }

@@ -32,6 +32,8 @@ export class Call extends DeadlineEntry {
   readonly #timeoutMs: number;
   readonly #deadlines: DeadlineQueue;
   #exchange: Exchange | undefined;
+  /** Hedges of the current attempt still on the wire, when it has any. */
+  #hedges: Exchange[] | undefined;
   #acquire: AbortController | undefined;
   #delay: { timer: TimerHandle; reject: (err: SentinelError) => void } | undefined;
   /** Whether the armed deadline is the whole call's (else the attempt's own). */
@@ -77,6 +79,7 @@ export class Call extends DeadlineEntry {
     if (this.abortError !== undefined) return;
     this.abortError = error;
     this.#exchange?.abort(error);
+    if (this.#hedges !== undefined) for (const hedge of [...this.#hedges]) hedge.abort(error);
     this.#acquire?.abort(error);
     const delay = this.#delay;
     if (delay !== undefined) {
@@ -113,6 +116,17 @@ export class Call extends DeadlineEntry {
     // Grouped by the timeout that set the deadline, so that each group's deadlines come
     // in nearly the order they are added (see DeadlineQueue).
     this.#deadlines.add(this, at, total ? this.#timeoutMs : this.attemptMs, now);
+  }
+
+  /**
+   * Whether the call's deadline has passed while it waited for a connection; if so the
+   * call is ended with phase `acquire` (its own timer may not have fired yet).
+   */
+  expiredInQueue(now: number): boolean {
+    if (this.abortError !== undefined) return true;
+    if (this.deadlineAt > now) return false;
+    this.abort(new TimeoutError('acquire', this.#timeoutMs));
+    return true;
   }
 
   /** The armed deadline passed. */
@@ -152,6 +166,7 @@ export class Call extends DeadlineEntry {
   endAttempt(): void {
     this.#deadlines.remove(this);
     this.#exchange = undefined;
+    this.#hedges = undefined;
     this.#acquire = undefined;
     this.attemptError = undefined;
   }
@@ -159,6 +174,7 @@ export class Call extends DeadlineEntry {
   #abortAttempt(error: SentinelError): void {
     this.attemptError = error;
     this.#exchange?.abort(error);
+    if (this.#hedges !== undefined) for (const hedge of [...this.#hedges]) hedge.abort(error);
     this.#acquire?.abort(error);
   }
 
@@ -174,6 +190,30 @@ export class Call extends DeadlineEntry {
     this.#exchange = exchange;
     const pending = this.abortError ?? this.attemptError;
     if (pending !== undefined) exchange.abort(pending);
+  }
+
+  /** A hedge of the current attempt went out: the call's deadline and signal end it too. */
+  hedging(exchange: Exchange): void {
+    (this.#hedges ??= []).push(exchange);
+    const pending = this.abortError ?? this.attemptError;
+    if (pending !== undefined) exchange.abort(pending);
+  }
+
+  /** A hedge, or the first request, of the current attempt lost the race: forget it. */
+  dropExchange(exchange: Exchange | undefined): void {
+    if (exchange === undefined) return;
+    if (this.#exchange === exchange) this.#exchange = undefined;
+    const hedges = this.#hedges;
+    if (hedges !== undefined) {
+      const i = hedges.indexOf(exchange);
+      if (i !== -1) hedges.splice(i, 1);
+    }
+  }
+
+  /** The hedge that won is the attempt's exchange from now on (a stream's body). */
+  adopt(exchange: Exchange | undefined): void {
+    this.dropExchange(exchange);
+    this.#exchange = exchange;
   }
 
   /** Waits `ms` before the next attempt; rejects at once if the call is ended meanwhile. */

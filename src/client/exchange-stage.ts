@@ -123,6 +123,56 @@ export class Exchanger {
   }
 
   /**
+   * Begins a hedge of an attempt: the same request on another connection (for an
+   * upstream, another backend than `avoid` when one is usable), admitted by the host's
+   * breaker like any attempt. Only when a connection is free at once: a hedge never
+   * waits in the queue, where it would only add to the load it is meant to route around.
+   *
+   * @returns false when it was not sent (nothing to end; nothing counted)
+   */
+  beginHedge(
+    call: Call,
+    request: PreparedRequest,
+    opts: Readonly<ResolvedOptions>,
+    stream: boolean,
+    att: Attempt,
+    avoid: Backend | undefined,
+  ): boolean {
+    att.hedge = true;
+    if (att.upstream === undefined) {
+      try {
+        att.ticket = this.#resilience.admit(att.origin!.key, att.guard!, false, att.startedAt);
+      } catch {
+        return false;
+      }
+    } else {
+      pickBackend(this.#resilience, att.upstream, avoid, false, att, att.startedAt);
+      if (att.error !== undefined) return false;
+      att.origin = att.backend!.origin;
+    }
+    let conn: Connection | undefined;
+    try {
+      att.entry = this.#pool.host(att.origin!);
+      conn = this.#pool.tryTake(
+        att.entry,
+        opts.connectTimeout,
+        false,
+        this.#poolNow(att.startedAt),
+      );
+    } catch {
+      conn = undefined;
+    }
+    if (conn === undefined) {
+      this.#resilience.release(att.guard!, att.ticket);
+      if (att.picked) endPick(att, 'none', 0);
+      return false;
+    }
+    call.attempts++;
+    this.#dispatch(call, request, opts, stream, att, conn, att.startedAt);
+    return true;
+  }
+
+  /**
    * Sends the attempt's request on `conn`. From here the attempt is the host's to judge:
    * its own deadline starts, and the hop's first request earns the retry budget's deposit.
    * `now` is on the client's clock.
@@ -140,7 +190,8 @@ export class Exchanger {
     if (!att.sent) {
       att.sent = true;
       att.sentAt = now;
-      call.armAttempt(now);
+      // A hedge runs under the deadline its attempt already has.
+      if (!att.hedge) call.armAttempt(now);
       if (att.first) this.#resilience.sent(now);
     }
     // `let`, not `const`: onEnd can run inside conn.exchange() (a dispatch that
@@ -161,7 +212,8 @@ export class Exchanger {
       this.#poolNow(now),
     );
     att.exchange = exchange;
-    call.exchanging(exchange);
+    if (att.hedge) call.hedging(exchange);
+    else call.exchanging(exchange);
   }
 
   /**
@@ -215,6 +267,12 @@ export class Exchanger {
         }
         const now = this.#clock.now();
         att.queuedMs = now - waitStart;
+        if (!att.sent && call.expiredInQueue(now)) {
+          // The connection came after the call's time ran out (its timer had not fired
+          // yet): nothing is sent, and the connection goes back unused.
+          this.#pool.release(conn);
+          throw call.abortError;
+        }
         this.#dispatch(call, request, opts, stream, att, conn, now);
         try {
           att.result = await att.exchange!.promise;
@@ -235,10 +293,22 @@ export class Exchanger {
    * it causes is reported after it. The end time is the exchange's own reading when it
    * has one.
    */
-  end(call: Call, request: PreparedRequest, stream: boolean, att: Attempt): void {
+  end(
+    call: Call,
+    request: PreparedRequest,
+    stream: boolean,
+    att: Attempt,
+    role: 'only' | 'winner' | 'loser' = 'only',
+  ): void {
     const streaming = stream && att.error === undefined;
-    if (streaming) call.stopAttemptTimer();
-    else call.endAttempt();
+    if (role === 'loser') {
+      // Another request of this attempt stands: the call forgets this one alone.
+      call.dropExchange(att.exchange);
+    } else {
+      if (streaming) call.stopAttemptTimer();
+      else call.endAttempt();
+      if (role === 'winner' && att.hedge) call.adopt(att.exchange);
+    }
     const exchange = att.exchange;
     const result = att.result;
     // On the pool's clock: when the response ended (a stream: its headers came) or failed.
@@ -327,6 +397,8 @@ export class Exchanger {
         att.streamVerdict = verdict;
       }
     }
-    call.onStreamEnd?.();
+    // Only the body handed to the caller ends the call; a discarded one (a retried or
+    // losing response) may end after the next response was handed over.
+    if (!att.discarded) call.onStreamEnd?.();
   }
 }

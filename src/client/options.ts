@@ -80,6 +80,15 @@ export interface RequestOptions {
    */
   hooks?: Hooks;
   /**
+   * Hedged requests ("The Tail at Scale"; Envoy's hedge policy), or `false` for none: an
+   * idempotent request (or one with an `idempotencyKey`) with no response after `delayMs`
+   * is sent again on another connection (another backend for an upstream), up to
+   * `maxHedges` times; the first complete response below 500 wins and the others are
+   * cancelled. A hedge is sent only when a connection is free at once, and draws on the
+   * retry budget. Off by default.
+   */
+  hedge?: HedgeOptions | false;
+  /**
    * A body serialised with `JSON.stringify`, sent with `content-type: application/json`
    * (unless the headers set one). With `post`/`put`/`patch` it takes the place of `body`;
    * giving both is an `InvalidRequestError`.
@@ -158,6 +167,14 @@ export interface ClientOptions
   upstreams?: Record<string, ClientUpstreamOptions>;
 }
 
+/** See {@link RequestOptions.hedge}. */
+export interface HedgeOptions {
+  /** Ms without a response before a hedge is sent; each further hedge waits as long again. */
+  delayMs: number;
+  /** Hedges per attempt at most. @default 1 */
+  maxHedges?: number;
+}
+
 /** The request options in force for one call, all present. */
 export interface ResolvedOptions {
   maxBodySize: number;
@@ -168,6 +185,8 @@ export interface ResolvedOptions {
   maxRedirects: number;
   decompress: boolean;
   throwHttpErrors: boolean;
+  /** Undefined: no hedging. */
+  hedge: Readonly<Required<HedgeOptions>> | undefined;
 }
 
 /** The defaults that the documentation's table mirrors. */
@@ -179,6 +198,7 @@ export const DEFAULT_REQUEST_OPTIONS: Readonly<ResolvedOptions> = Object.freeze(
   maxRedirects: 10,
   decompress: true,
   throwHttpErrors: false,
+  hedge: undefined,
 });
 
 /**
@@ -203,6 +223,7 @@ export function resolveOptions(
     maxRedirects,
     decompress,
     throwHttpErrors,
+    hedge,
   } = over;
   if (
     maxBodySize === undefined &&
@@ -211,7 +232,8 @@ export function resolveOptions(
     connectTimeout === undefined &&
     maxRedirects === undefined &&
     decompress === undefined &&
-    throwHttpErrors === undefined
+    throwHttpErrors === undefined &&
+    hedge === undefined
   ) {
     return base;
   }
@@ -238,6 +260,7 @@ export function resolveOptions(
   if (maxRedirects !== undefined) out.maxRedirects = integer('maxRedirects', maxRedirects, 0);
   if (decompress !== undefined) out.decompress = bool('decompress', decompress);
   if (throwHttpErrors !== undefined) out.throwHttpErrors = bool('throwHttpErrors', throwHttpErrors);
+  if (hedge !== undefined) out.hedge = hedge === false ? undefined : checkHedge(hedge);
   return out;
 }
 
@@ -249,6 +272,20 @@ export function resolveOptions(
  */
 export function defaultAttemptTimeout(timeoutMs: number, maxAttempts: number): number {
   return Math.min(timeoutMs, Math.max(1000, timeoutMs / maxAttempts));
+}
+
+function checkHedge(hedge: unknown): Readonly<Required<HedgeOptions>> {
+  if (typeof hedge !== 'object' || hedge === null) {
+    throw new InvalidRequestError('hedge must be { delayMs, maxHedges? } or false');
+  }
+  const { delayMs, maxHedges = 1, ...rest } = hedge as Partial<HedgeOptions>;
+  for (const key of Object.keys(rest)) {
+    throw new InvalidRequestError(`unknown hedge option ${JSON.stringify(key)}`);
+  }
+  return Object.freeze({
+    delayMs: checkTimeout('hedge.delayMs', delayMs),
+    maxHedges: integer('hedge.maxHedges', maxHedges, 1),
+  });
 }
 
 function bool(name: string, value: unknown): boolean {

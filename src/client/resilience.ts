@@ -37,6 +37,12 @@ export interface RetryStats {
   retries: number;
   /** Retries the policy allowed but the client-wide budget refused. */
   refusedByBudget: number;
+  /** Hedged requests sent (each also counts in its response's `attempts`). */
+  hedges: number;
+  /** Calls whose response came from a hedge rather than the first request. */
+  hedgesWon: number;
+  /** Hedges the retry budget refused. */
+  hedgesRefused: number;
   /**
    * Attempts kept from a host because its breaker was open. For an upstream each
    * backend passed over counts, though the attempt may have gone to another backend.
@@ -114,6 +120,9 @@ export class Resilience {
   readonly #engines = new WeakMap<object, Map<RetryEngine | undefined, RetryEngine>>();
   retries = 0;
   refusedByBudget = 0;
+  hedges = 0;
+  hedgesWon = 0;
+  hedgesRefused = 0;
   rejectedByBreaker = 0;
   shed = 0;
 
@@ -299,6 +308,26 @@ export class Resilience {
     );
   }
 
+  /** Hands back a ticket of an attempt that was admitted but never began. */
+  release(guard: HostGuard, ticket: number): void {
+    guard.breaker?.record('ignored', undefined, ticket);
+  }
+
+  /** May a hedge be sent? It draws on the retry budget like a retry. */
+  allowHedge(): boolean {
+    if (this.budget !== undefined && !this.budget.canWithdraw()) {
+      this.hedgesRefused++;
+      return false;
+    }
+    return true;
+  }
+
+  /** A hedge that {@link allowHedge} allowed went out: it spends its share of the budget. */
+  hedgeSent(): void {
+    this.budget?.tryWithdraw();
+    this.hedges++;
+  }
+
   /**
    * May a retry the policy allows be made? Spends budget when yes; says so when the
    * budget refused.
@@ -333,6 +362,9 @@ export class Resilience {
       retry: {
         retries: this.retries,
         refusedByBudget: this.refusedByBudget,
+        hedges: this.hedges,
+        hedgesWon: this.hedgesWon,
+        hedgesRefused: this.hedgesRefused,
         rejectedByBreaker: this.rejectedByBreaker,
         shed: this.shed,
         budget: this.budget?.stats(),

@@ -6,6 +6,7 @@
  * attempt it runs the `beforeRequest` hooks.
  */
 import type { Clock } from '../core/clock.js';
+import { AbortError } from '../core/errors.js';
 import { headersFromRaw, normalizeHeaders } from '../core/headers.js';
 import { redactUrl } from '../core/redact.js';
 import type { Backend, ConnectionPool } from '../pool/index.js';
@@ -66,19 +67,15 @@ export class RetryStage {
       const sent =
         hooks.beforeRequest.length === 0 ? request : await beforeRequest(call, request, hooks);
       const now = first && n === 0 ? call.startedAt : this.#clock.now();
-      const att = new Attempt(origin, guard, upstream, now, n === 0);
       const exchanger = this.#exchanger;
+      let att = new Attempt(origin, guard, upstream, now, n === 0);
       if (exchanger.begin(call, sent, opts, stream, att, failed, n === 0)) {
-        if (att.exchange !== undefined) {
-          try {
-            att.result = await att.exchange.promise;
-          } catch (err) {
-            await exchanger.send(call, sent, opts, stream, att, err as never);
-          }
-        } else if (att.error === undefined) {
-          await exchanger.send(call, sent, opts, stream, att, undefined);
+        if (opts.hedge !== undefined && hedgeable(sent) && att.exchange !== undefined) {
+          att = await this.#hedged(call, sent, opts, stream, att, opts.hedge);
+        } else {
+          await this.#complete(call, sent, opts, stream, att);
+          exchanger.end(call, sent, stream, att);
         }
-        exchanger.end(call, sent, stream, att);
       }
       // Only read by a retry, which follows a failure: the next pick passes it over.
       failed = att.backend;
@@ -120,6 +117,99 @@ export class RetryStage {
       }
       await call.delay(delay);
     }
+  }
+
+  /** Waits for an attempt that began to complete; its result or error is left in it. */
+  async #complete(
+    call: Call,
+    request: PreparedRequest,
+    opts: Readonly<ResolvedOptions>,
+    stream: boolean,
+    att: Attempt,
+  ): Promise<Attempt> {
+    if (att.exchange !== undefined) {
+      try {
+        att.result = await att.exchange.promise;
+      } catch (err) {
+        await this.#exchanger.send(call, request, opts, stream, att, err as never);
+      }
+    } else if (att.error === undefined) {
+      await this.#exchanger.send(call, request, opts, stream, att, undefined);
+    }
+    return att;
+  }
+
+  /**
+   * An attempt with hedges: while no response has come, another request of it goes out
+   * every `delayMs` (up to `maxHedges`, budget and free connections allowing). The first
+   * complete answer below 500 wins; the others are cancelled (no verdict on their hosts)
+   * or, when they had already failed, recorded as they ended. When none wins, the last to
+   * end stands, for the retry decision.
+   */
+  async #hedged(
+    call: Call,
+    request: PreparedRequest,
+    opts: Readonly<ResolvedOptions>,
+    stream: boolean,
+    primary: Attempt,
+    hedge: NonNullable<ResolvedOptions['hedge']>,
+  ): Promise<Attempt> {
+    const flights: Attempt[] = [primary];
+    const pending = new Map<Attempt, Promise<Attempt>>();
+    pending.set(primary, this.#complete(call, request, opts, stream, primary));
+    let hedges = 0;
+    let winner: Attempt | undefined;
+    let last: Attempt | undefined;
+    while (pending.size > 0) {
+      const wait =
+        hedges < hedge.maxHedges && call.abortError === undefined && Number.isFinite(hedge.delayMs)
+          ? sleep(this.#clock, hedge.delayMs)
+          : undefined;
+      const next = await Promise.race(
+        wait === undefined ? pending.values() : [...pending.values(), wait.promise],
+      );
+      wait?.cancel();
+      if (next === undefined) {
+        hedges++;
+        if (!this.#resilience.allowHedge()) {
+          hedges = hedge.maxHedges;
+          continue;
+        }
+        const att = new Attempt(
+          primary.origin,
+          primary.guard,
+          primary.upstream,
+          this.#clock.now(),
+          false,
+        );
+        if (this.#exchanger.beginHedge(call, request, opts, stream, att, primary.backend)) {
+          this.#resilience.hedgeSent();
+          flights.push(att);
+          pending.set(att, this.#complete(call, request, opts, stream, att));
+        }
+        continue;
+      }
+      pending.delete(next);
+      last = next;
+      if (next.error === undefined && next.result!.status < 500) {
+        winner = next;
+        break;
+      }
+    }
+    winner ??= last!;
+    if (pending.size > 0) {
+      const lost = new AbortError('another request of the attempt answered first');
+      for (const att of pending.keys()) att.exchange?.abort(lost);
+      await Promise.all(pending.values());
+    }
+    for (const att of flights) {
+      if (att === winner) continue;
+      discard(att);
+      this.#exchanger.end(call, request, stream, att, 'loser');
+    }
+    this.#exchanger.end(call, request, stream, winner, 'winner');
+    if (winner !== primary) this.#resilience.hedgesWon++;
+    return winner;
   }
 
   /**
@@ -185,6 +275,22 @@ export class RetryStage {
     }
     return undefined;
   }
+}
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+
+/** Only a request that is safe to send twice at once is hedged. */
+function hedgeable(request: PreparedRequest): boolean {
+  return request.body.replayable && (request.idempotencyKey || IDEMPOTENT.has(request.method));
+}
+
+/** A timer resolving with undefined, cancellable. */
+function sleep(clock: Clock, ms: number): { promise: Promise<undefined>; cancel(): void } {
+  let timer: ReturnType<Clock['setTimeout']> | undefined;
+  const promise = new Promise<undefined>((resolve) => {
+    timer = clock.setTimeout(() => resolve(undefined), ms);
+  });
+  return { promise, cancel: () => clock.clearTimeout(timer!) };
 }
 
 /** The request as hooks see it: a mutable copy of its headers. */

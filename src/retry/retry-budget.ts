@@ -111,9 +111,14 @@ export class RetryBudget {
     this.#window.add(DEPOSITS);
   }
 
+  /** Whether {@link tryWithdraw} would take a retry now (nothing is taken). */
+  canWithdraw(): boolean {
+    return this.balance() >= 1 - EPSILON;
+  }
+
   /** Takes one retry from the budget; false (and nothing taken) when it is spent. */
   tryWithdraw(): boolean {
-    if (this.balance() < 1 - EPSILON) return false;
+    if (!this.canWithdraw()) return false;
     this.#window.add(WITHDRAWALS);
     return true;
   }
