@@ -1,65 +1,31 @@
 /**
- * HttpClient: the facade. It checks and prepares each request, then runs it through the
- * stages, each in its own file:
- *
- * - retry (`retry-stage.ts`): the attempts of a hop, with `beforeRequest`/`beforeRetry`
- *   hooks, the policy, `Retry-After`, the retry budget and the deadline;
- * - exchange (`exchange-stage.ts`): one attempt: backend pick, breaker admission, a
- *   connection, the request on the wire, the stale-socket resend, the classifier's verdict;
- * - redirects (`redirect-stage.ts`): the next hop, a streamed 3xx body drained;
- * - response (`respond.ts`): decoding and the caller's response;
- * - hooks (`hooks.ts`): `afterResponse` and `beforeError` around the whole call.
+ * HttpClient: the facade. It checks the client's options, builds the pipeline
+ * (`pipeline.ts`) that each call runs through, and offers the verbs, `extend()`, events,
+ * statistics and `close()`. The stages, in order, are listed in the README's Architecture
+ * section.
  */
 import type { BodyInit } from '../core/body.js';
-import { type Clock, systemClock } from '../core/clock.js';
-import { DeadlineQueue } from '../core/deadlines.js';
-import {
-  AbortError,
-  HttpStatusError,
-  InvalidRequestError,
-  isSentinelError,
-  PoolClosedError,
-} from '../core/errors.js';
+import { systemClock } from '../core/clock.js';
+import { InvalidRequestError } from '../core/errors.js';
 import { type HeadersInit, mergeHeaders, normalizeHeaders } from '../core/headers.js';
 import { redactInvalidUrl } from '../core/redact.js';
-import type { BodyStream } from '../pool/body-stream.js';
 import { ConnectionPool, type PoolStats } from '../pool/index.js';
-import { RetryEngine } from '../retry/index.js';
-import { Call } from './call.js';
-import { ACCEPT_ENCODING } from './decompress.js';
+import type { RetryEngine } from '../retry/index.js';
 import { type ClientEvent, EventHub } from './events.js';
-import { Exchanger } from './exchange-stage.js';
-import {
-  type AnyResponse,
-  hookFailed,
-  mergeHooks,
-  NO_HOOKS,
-  type ResolvedHooks,
-  runBeforeError,
-} from './hooks.js';
+import { appendHooks, engineOf, join, pairs, SHARED_OPTIONS, takeFamily } from './extend.js';
+import { mergeHooks, NO_HOOKS } from './hooks.js';
 import {
   type ClientOptions,
   checkUpstreams,
   DEFAULT_REQUEST_OPTIONS,
-  defaultAttemptTimeout,
   type RequestOptions,
-  type ResolvedOptions,
   resolveOptions,
 } from './options.js';
-import {
-  defaultHeaderList,
-  type PreparedRequest,
-  prepareRequest,
-  scrubbedUrlError,
-  TARGET_CACHE,
-  TargetCache,
-} from './prepare.js';
+import { Pipeline } from './pipeline.js';
+import { scrubbedUrlError, TARGET_CACHE, type TargetCache } from './prepare.js';
 import { crossOriginStripList, DEFAULT_REDIRECT_STRIP_HEADERS } from './redirect.js';
-import { followRedirect } from './redirect-stage.js';
 import { type HostResilienceStats, Resilience, type RetryStats } from './resilience.js';
-import { respond, responseInit } from './respond.js';
 import type { HttpResponse, StreamingResponse } from './response.js';
-import { hookRequest, RetryStage } from './retry-stage.js';
 import { addUpstreams } from './upstream-pick.js';
 
 /** A request for {@link HttpClient.request} and {@link HttpClient.stream}. */
@@ -80,29 +46,6 @@ export interface ClientStats {
   hosts: Record<string, HostResilienceStats>;
 }
 
-/** What a child of {@link HttpClient.extend} shares with its parent. */
-interface Family {
-  readonly pool: ConnectionPool;
-  readonly resilience: Resilience;
-  readonly events: EventHub;
-  readonly engine: RetryEngine | undefined;
-  readonly retry: ClientOptions['retry'];
-  readonly acquireWaitMs: number;
-}
-
-/** Set by extend() for the one constructor call it makes. */
-let joining: Family | undefined;
-
-/** Options a child cannot change: they are the state it shares with its parent. */
-const SHARED_OPTIONS = [
-  'pool',
-  'circuitBreaker',
-  'retryBudget',
-  'adaptive',
-  'upstreams',
-  'clock',
-] as const;
-
 /**
  * A resilient HTTP client: keep-alive pool, retries with backoff and `Retry-After`,
  * per-host circuit breakers, a retry budget, redirects, decompression, hooks and typed
@@ -120,25 +63,14 @@ export class HttpClient {
   readonly pool: ConnectionPool;
   readonly #options: ClientOptions;
   readonly #ownsPool: boolean;
-  readonly #targets: TargetCache;
-  readonly #defaults: Readonly<ResolvedOptions>;
-  readonly #headers: string[];
-  readonly #plainHeaders: string[];
-  /** Headers a cross-origin redirect hop drops. */
-  readonly #crossOriginStrip: readonly string[];
   readonly #resilience: Resilience;
   /** The client's own retry engine (a request's `retry` overrides it). */
   readonly #engine: RetryEngine | undefined;
-  readonly #hooks: ResolvedHooks;
   readonly #events: EventHub;
-  readonly #clock: Clock;
-  /** The deadlines of the calls' attempts. */
-  readonly #deadlines: DeadlineQueue;
-  readonly #calls = new Set<Call>();
   /** Upstreams this client added to a pool it shares, removed again by close(). */
   readonly #lentUpstreams: readonly string[];
   readonly #acquireWaitMs: number;
-  readonly #retry: RetryStage;
+  readonly #pipeline: Pipeline;
   #closed = false;
 
   /**
@@ -149,10 +81,9 @@ export class HttpClient {
     if (typeof options !== 'object' || options === null) {
       throw new InvalidRequestError('client options must be an object');
     }
-    const family = joining;
-    joining = undefined;
+    const family = takeFamily();
     this.#options = options;
-    this.#clock = options.clock ?? systemClock;
+    const now = options.clock ?? systemClock;
     const {
       baseUrl,
       headers,
@@ -167,8 +98,7 @@ export class HttpClient {
       hooks,
       ...rest
     } = options;
-    this.#hooks = mergeHooks(NO_HOOKS, hooks);
-    this.#defaults = resolveOptions(DEFAULT_REQUEST_OPTIONS, rest);
+    const defaults = resolveOptions(DEFAULT_REQUEST_OPTIONS, rest);
     let base: URL | undefined;
     if (baseUrl !== undefined) {
       try {
@@ -180,24 +110,21 @@ export class HttpClient {
         );
       }
     }
-    this.#crossOriginStrip = crossOriginStripList(
+    const crossOriginStrip = crossOriginStripList(
       redirectStripHeaders ?? DEFAULT_REDIRECT_STRIP_HEADERS,
     );
-    this.#targets = new TargetCache(base);
-    this.#deadlines = new DeadlineQueue(this.#clock);
-    this.#headers = defaultHeaderList(headers, ACCEPT_ENCODING);
-    this.#plainHeaders = defaultHeaderList(headers, undefined);
+    const checkedHooks = mergeHooks(NO_HOOKS, hooks);
     if (family !== undefined) {
       this.#events = family.events;
       this.#resilience = family.resilience;
-      this.#engine = retry === family.retry ? family.engine : engineOf(retry, this.#clock);
+      this.#engine = retry === family.retry ? family.engine : engineOf(retry, now);
       this.pool = family.pool;
       this.#ownsPool = false;
       this.#acquireWaitMs = family.acquireWaitMs;
       this.#lentUpstreams = [];
     } else {
       this.#events = new EventHub();
-      this.#resilience = new Resilience(options, this.#clock, this.#events);
+      this.#resilience = new Resilience(options, now, this.#events);
       this.#engine = this.#resilience.engine;
       const definitions = checkUpstreams(upstreams);
       if (pool instanceof ConnectionPool) {
@@ -211,7 +138,7 @@ export class HttpClient {
         this.#acquireWaitMs = pool.config.connectionTimeoutMs;
       } else {
         this.pool = new ConnectionPool({
-          connectTimeoutMs: this.#defaults.connectTimeout,
+          connectTimeoutMs: defaults.connectTimeout,
           ...(clock === undefined ? {} : { clock }),
           ...(pool ?? {}),
         });
@@ -221,14 +148,19 @@ export class HttpClient {
       this.#lentUpstreams = this.#ownsPool ? [] : definitions.map((d) => d.name);
       addUpstreams(this.pool, definitions);
     }
-    const exchanger = new Exchanger(
-      this.pool,
-      this.#resilience,
-      this.#clock,
-      this.#events,
-      this.#acquireWaitMs,
-    );
-    this.#retry = new RetryStage(this.pool, exchanger, this.#resilience, this.#clock, this.#events);
+    this.#pipeline = new Pipeline({
+      pool: this.pool,
+      resilience: this.#resilience,
+      engine: this.#engine,
+      events: this.#events,
+      clock: now,
+      acquireWaitMs: this.#acquireWaitMs,
+      defaults,
+      hooks: checkedHooks,
+      baseUrl: base,
+      headers,
+      crossOriginStrip,
+    });
   }
 
   /** GET `url`. */
@@ -304,7 +236,7 @@ export class HttpClient {
     if (typeof init !== 'object' || init === null) {
       return Promise.reject(new InvalidRequestError('stream() takes an object'));
     }
-    return this.#run(
+    return this.#pipeline.run(
       init.method,
       init.url,
       init.headers,
@@ -325,133 +257,15 @@ export class HttpClient {
   ): Promise<HttpResponse> {
     // The verbs take `json` with the options; request() passes its own.
     const payload = json === undefined ? options?.json : json;
-    return this.#run(method, url, headers, body, payload, options, false) as Promise<HttpResponse>;
-  }
-
-  /**
-   * One call: the request prepared, then the retry stage for each hop, the redirect stage
-   * between hops, and the response stage, with the call's hooks around them.
-   *
-   * A call that succeeds at once and has no hooks awaits its exchange and the retry stage
-   * that holds it; what is slow only when it happens (waiting for a connection, a resend,
-   * a retry delay, a redirect, decoding, a hook) awaits only then.
-   */
-  async #run(
-    method: string,
-    url: string | URL,
-    headers: HeadersInit | undefined,
-    body: BodyInit | undefined,
-    json: unknown,
-    options: RequestOptions | undefined,
-    stream: boolean,
-  ): Promise<HttpResponse | StreamingResponse> {
-    let call: Call | undefined;
-    let handedOver = false;
-    let hooks = this.#hooks;
-    try {
-      if (this.#closed) throw new PoolClosedError('the client is closed');
-      let opts = resolveOptions(this.#defaults, options);
-      // A streamed body is not held in memory, so the client-wide cap on buffered bodies
-      // does not apply to it; a cap given for this very request does.
-      if (stream && options?.maxBodySize === undefined && opts.maxBodySize !== Infinity) {
-        opts = { ...opts, maxBodySize: Number.POSITIVE_INFINITY };
-      }
-      hooks = mergeHooks(this.#hooks, options?.hooks);
-      const override = options?.retry;
-      const engine =
-        override === undefined ? this.#engine : this.#resilience.engineFor(override, this.#engine);
-      const signal = options?.signal;
-      if (signal !== undefined && !(signal instanceof AbortSignal)) {
-        throw new InvalidRequestError('signal must be an AbortSignal');
-      }
-      const defaults = opts.decompress ? this.#headers : this.#plainHeaders;
-      let request = prepareRequest(
-        method,
-        url,
-        this.#targets,
-        defaults,
-        headers,
-        body,
-        json,
-        options?.idempotencyKey,
-      );
-      if (request instanceof Promise) request = await request;
-      // Before the call exists, so an aborted call touches neither pool nor host state.
-      if (signal?.aborted) throw new AbortError(signal.reason);
-      call = new Call(
-        this.#clock,
-        this.#deadlines,
-        opts.timeout,
-        opts.attemptTimeout ?? defaultAttemptTimeout(opts.timeout, engine?.config.maxAttempts ?? 1),
-        signal,
-        this.#clock.now(),
-      );
-      this.#calls.add(call);
-      let redirected = false;
-      for (let hops = 0; ; hops++) {
-        const att = await this.#retry.run(call, request, opts, stream, engine, hooks, hops === 0);
-        if (att.error !== undefined) throw att.error;
-        const result = att.result!;
-        let next = followRedirect(
-          call,
-          request,
-          result,
-          stream,
-          opts,
-          hops,
-          this.#crossOriginStrip,
-          this.#clock,
-        );
-        if (next !== undefined) {
-          if (next instanceof Promise) next = await next;
-          request = next;
-          redirected = true;
-          continue;
-        }
-        const init = responseInit(call, att, result, request.target.href, redirected);
-        let response = respond(init, result, request.method, opts);
-        if (response instanceof Promise) response = await response;
-        if (hooks.afterResponse.length > 0) {
-          const replaced = await afterResponse(hooks, response, request);
-          if (replaced !== response) {
-            // The call's own response is not used: its streamed body lets its connection go.
-            if (!Buffer.isBuffer(result.body)) (result.body as BodyStream).cancel();
-            return replaced;
-          }
-        }
-        if (opts.throwHttpErrors && response.status >= 400) {
-          if (!Buffer.isBuffer(result.body)) (result.body as BodyStream).cancel();
-          throw new HttpStatusError(response, { attempts: call.reportedAttempts });
-        }
-        if (stream) {
-          const source = result.body as BodyStream;
-          // The call ends with its body: the caller's signal and close() still apply.
-          handedOver = true;
-          const handed = call;
-          const finish = (): void => {
-            handed.finish();
-            this.#calls.delete(handed);
-          };
-          if (source.settled) finish();
-          else call.onStreamEnd = finish;
-        }
-        return response;
-      }
-    } catch (err) {
-      let error = isSentinelError(err) ? err : new InvalidRequestError(String(err), { cause: err });
-      // Refused before the first attempt (bad input, closed client): 0 attempts.
-      error.attempts ??= call?.reportedAttempts ?? 0;
-      if (hooks.beforeError.length > 0) {
-        error = await runBeforeError(hooks.beforeError, error);
-        error.attempts ??= call?.reportedAttempts ?? 0;
-      }
-      throw error;
-    } finally {
-      if (call !== undefined && !handedOver) {
-        call.finish();
-        this.#calls.delete(call);
-      }
-    }
+    return this.#pipeline.run(
+      method,
+      url,
+      headers,
+      body,
+      payload,
+      options,
+      false,
+    ) as Promise<HttpResponse>;
   }
 
   /**
@@ -487,18 +301,18 @@ export class HttpClient {
       ),
       hooks: appendHooks(parent.hooks, options.hooks),
     };
-    joining = {
+    join({
       pool: this.pool,
       resilience: this.#resilience,
       events: this.#events,
       engine: this.#engine,
       retry: parent.retry,
       acquireWaitMs: this.#acquireWaitMs,
-    };
+    });
     try {
       return new HttpClient(merged);
     } finally {
-      joining = undefined;
+      join(undefined);
     }
   }
 
@@ -529,68 +343,17 @@ export class HttpClient {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const call of this.#calls) call.abort(new PoolClosedError('the client was closed'));
+    this.#pipeline.close();
     for (const name of this.#lentUpstreams) this.pool.removeUpstream(name);
-    this.#targets.clear();
     if (this.#ownsPool) await this.pool.close();
   }
 
   /** @internal The URL cache, for tests. */
   get [TARGET_CACHE](): TargetCache {
-    return this.#targets;
+    return this.#pipeline.targets;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
-}
-
-/** The engine of a `retry` option. */
-function engineOf(retry: ClientOptions['retry'], clock: Clock): RetryEngine | undefined {
-  if (retry === false) return undefined;
-  if (retry instanceof RetryEngine) return retry;
-  return new RetryEngine(retry ?? {}, { clock });
-}
-
-/** A flat header list as the pairs a `HeadersInit` may be. */
-function pairs(list: readonly string[]): [string, string][] {
-  const out: [string, string][] = [];
-  for (let i = 0; i < list.length; i += 2) out.push([list[i]!, list[i + 1]!]);
-  return out;
-}
-
-/** Hooks of a child: the parent's, then its own. */
-function appendHooks(
-  base: ClientOptions['hooks'],
-  extra: ClientOptions['hooks'],
-): ClientOptions['hooks'] {
-  if (base === undefined) return extra;
-  if (extra === undefined) return base;
-  const out: Record<string, unknown[]> = {};
-  for (const name of ['beforeRequest', 'afterResponse', 'beforeRetry', 'beforeError'] as const) {
-    out[name] = [...(base[name] ?? []), ...(extra[name] ?? [])];
-  }
-  return out as ClientOptions['hooks'];
-}
-
-/** The `afterResponse` hooks: each may replace the response the next one sees. */
-async function afterResponse(
-  hooks: ResolvedHooks,
-  response: AnyResponse,
-  request: PreparedRequest,
-): Promise<AnyResponse> {
-  const seen = hookRequest(request);
-  let current = response;
-  for (const hook of hooks.afterResponse) {
-    let next: unknown;
-    try {
-      next = await hook(current, seen);
-    } catch (cause) {
-      // A response that is not handed over must let its connection go.
-      if ('cancel' in current && typeof current.cancel === 'function') current.cancel();
-      throw hookFailed('afterResponse', cause);
-    }
-    if (next !== undefined) current = next as AnyResponse;
-  }
-  return current;
 }
