@@ -77,6 +77,27 @@ async function sentinelGet(target: Target, connections: number): Promise<Adapter
   };
 }
 
+/** client.get with one `beforeRequest` hook that sets a header: what a hook costs. */
+async function sentinelHook(target: Target, connections: number): Promise<Adapter> {
+  const { HttpClient } = await loadSentinel();
+  const client = new HttpClient({
+    pool: { maxConnections: connections },
+    hooks: { beforeRequest: [(request) => request.headers.set('x-request-id', 'bench')] },
+  });
+  const url = target.url;
+  return {
+    async request() {
+      const res = await client.get(url);
+      if (res.status !== 200) throw new Error(`status ${res.status}`);
+      return res.body.length;
+    },
+    async stream() {
+      throw new Error('sentinel-hook measures buffered requests only');
+    },
+    close: () => client.close(),
+  };
+}
+
 async function sentinelConn(target: Target, connections: number): Promise<Adapter> {
   const { ConnectionPool } = await loadPool();
   const pool = new ConnectionPool({ maxConnections: connections });
@@ -339,6 +360,7 @@ export const ADAPTERS: Record<string, AdapterSpec> = {
   'undici-request': { label: 'undici request (Pool)', create: undiciRequest },
   'sentinel-get': { label: 'sentinel client.get', create: sentinelGet },
   'sentinel-conn': { label: 'sentinel conn.request', create: sentinelConn },
+  'sentinel-hook': { label: 'sentinel get + 1 hook', create: sentinelHook },
   'sentinel-stream': { label: 'sentinel client.stream', create: sentinelGet },
   'undici-stream': { label: 'undici request stream', create: undiciRequest },
   'node-http': { label: 'node:http Agent', create: nodeHttp },

@@ -131,6 +131,7 @@ function settingsFrom(argv: string[]): Settings | undefined {
     'undici-client',
     'undici-request',
     'sentinel-get',
+    'sentinel-hook',
     'sentinel-conn',
     'node-http',
     'fetch',
@@ -142,6 +143,7 @@ function settingsFrom(argv: string[]): Settings | undefined {
     'undici-client',
     'undici-request',
     'sentinel-get',
+    'sentinel-hook',
     'sentinel-conn',
   ];
   const adapters = values.adapters?.split(',').filter(Boolean) ?? (quick ? quickSet : all);
@@ -715,6 +717,13 @@ async function main(): Promise<void> {
         row('c64-64b', 'sentinel-get')?.values.vsClient,
         '>=',
         0.9,
+        x,
+      ),
+      target(
+        'c64 64 B: client.get + 1 beforeRequest hook req/s vs undici request',
+        row('c64-64b', 'sentinel-hook')?.values.vsRequest,
+        '>=',
+        1.4,
         x,
       ),
       target(

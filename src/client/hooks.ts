@@ -114,19 +114,56 @@ export function hookFailed(name: string, cause: unknown): InvalidRequestError {
   return new InvalidRequestError(`hooks.${name} threw: ${message}`, { cause });
 }
 
-/** Runs hooks in order; the first that throws ends the call. */
-export async function runHooks<A extends unknown[]>(
+/**
+ * Runs hooks in order; the first that throws ends the call. Synchronous while the hooks
+ * are (a hook that returns a promise is awaited, and the rest run after it), so sync
+ * hooks cost no turn of the event loop.
+ */
+export function runHooks<A>(
   name: string,
-  hooks: ReadonlyArray<(...args: A) => unknown>,
-  ...args: A
-): Promise<void> {
-  for (const hook of hooks) {
+  hooks: ReadonlyArray<(arg: A) => unknown>,
+  arg: A,
+  from = 0,
+): void | Promise<void> {
+  for (let i = from; i < hooks.length; i++) {
+    let result: unknown;
     try {
-      await hook(...args);
+      result = hooks[i]!(arg);
     } catch (cause) {
       throw hookFailed(name, cause);
     }
+    if (typeof (result as PromiseLike<unknown> | undefined)?.then === 'function') {
+      return Promise.resolve(result).then(
+        () => runHooks(name, hooks, arg, i + 1),
+        (cause: unknown) => {
+          throw hookFailed(name, cause);
+        },
+      );
+    }
   }
+}
+
+/**
+ * The WHATWG `Headers` a hook is handed, which notes whether it was changed, so that an
+ * attempt whose hooks only read the headers goes out with the list it had.
+ */
+export class HookHeaders extends Headers {
+  /** Set by `set`, `append` or `delete`. */
+  changed = false;
+}
+
+// The DOM typings declare these methods as fields, so they are wrapped on the prototype
+// rather than overridden in the class body.
+for (const name of ['set', 'append', 'delete'] as const) {
+  const original = Headers.prototype[name] as (this: Headers, ...args: unknown[]) => void;
+  Object.defineProperty(HookHeaders.prototype, name, {
+    value(this: HookHeaders, ...args: unknown[]): void {
+      original.apply(this, args);
+      this.changed = true;
+    },
+    writable: true,
+    configurable: true,
+  });
 }
 
 /** `beforeError`: each hook gets the error the previous one returned. */

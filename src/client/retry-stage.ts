@@ -15,7 +15,7 @@ import { Attempt, discard } from './attempt.js';
 import type { Call } from './call.js';
 import type { EventHub } from './events.js';
 import type { Exchanger } from './exchange-stage.js';
-import { type HookRequest, type ResolvedHooks, runHooks } from './hooks.js';
+import { HookHeaders, type HookRequest, type ResolvedHooks, runHooks } from './hooks.js';
 import type { ResolvedOptions } from './options.js';
 import { checkFramingHeaders, type PreparedRequest } from './prepare.js';
 import type { Resilience } from './resilience.js';
@@ -64,8 +64,8 @@ export class RetryStage {
     let previousDelay: number | undefined;
     let failed: Backend | undefined;
     for (let n = 0; ; n++) {
-      const sent =
-        hooks.beforeRequest.length === 0 ? request : await beforeRequest(call, request, hooks);
+      let sent = hooks.beforeRequest.length === 0 ? request : beforeRequest(call, request, hooks);
+      if (sent instanceof Promise) sent = await sent;
       const now = first && n === 0 ? call.startedAt : this.#clock.now();
       const exchanger = this.#exchanger;
       let att = new Attempt(origin, guard, upstream, now, n === 0);
@@ -294,10 +294,11 @@ function sleep(clock: Clock, ms: number): { promise: Promise<undefined>; cancel(
 }
 
 /** The request as hooks see it: a mutable copy of its headers. */
-export function hookRequest(request: PreparedRequest): HookRequest {
-  const headers = new Headers();
+export function hookRequest(request: PreparedRequest): HookRequest & { headers: HookHeaders } {
+  const headers = new HookHeaders();
   const list = request.headers;
   for (let i = 0; i < list.length; i += 2) headers.append(list[i]!, list[i + 1]!);
+  headers.changed = false;
   return { method: request.method, url: redactUrl(request.target.href), headers };
 }
 
@@ -305,14 +306,23 @@ export function hookRequest(request: PreparedRequest): HookRequest {
  * Runs the `beforeRequest` hooks; the attempt goes out with the headers they leave
  * (checked as the caller's own would be).
  */
-async function beforeRequest(
+function beforeRequest(
   call: Call,
   request: PreparedRequest,
   hooks: ResolvedHooks,
-): Promise<PreparedRequest> {
+): PreparedRequest | Promise<PreparedRequest> {
   const seen = hookRequest(request);
-  await runHooks('beforeRequest', hooks.beforeRequest, seen);
-  // A hook may take its time: the call may have ended meanwhile.
-  if (call.abortError !== undefined) throw call.abortError;
-  return { ...request, headers: checkFramingHeaders(normalizeHeaders(seen.headers)) };
+  const ran = runHooks('beforeRequest', hooks.beforeRequest, seen);
+  if (ran === undefined) return withHeaders(request, seen.headers);
+  return ran.then(() => {
+    // A hook may take its time: the call may have ended meanwhile.
+    if (call.abortError !== undefined) throw call.abortError;
+    return withHeaders(request, seen.headers);
+  });
+}
+
+/** The request with the headers its hooks left, checked as the caller's own would be. */
+function withHeaders(request: PreparedRequest, headers: HookHeaders): PreparedRequest {
+  if (!headers.changed) return request;
+  return { ...request, headers: checkFramingHeaders(normalizeHeaders(headers)) };
 }
