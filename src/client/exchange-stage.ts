@@ -13,6 +13,7 @@
 import type { Clock } from '../core/clock.js';
 import { type SentinelError, TimeoutError } from '../core/errors.js';
 import { classify } from '../core/outcome.js';
+import { type PoolPort, portOf } from '../pool/connection-pool.js';
 import type { Exchange } from '../pool/exchange.js';
 import type { Backend, Connection, ConnectionPool } from '../pool/index.js';
 import { type Attempt, asSentinelError, idleTimeout, resendable } from './attempt.js';
@@ -25,6 +26,8 @@ import { endPick, pickBackend, rttOf } from './upstream-pick.js';
 
 export class Exchanger {
   readonly #pool: ConnectionPool;
+  /** The pool's narrow way in for the client. */
+  readonly #port: PoolPort;
   readonly #resilience: Resilience;
   readonly #clock: Clock;
   readonly #events: EventHub;
@@ -44,6 +47,7 @@ export class Exchanger {
     acquireWaitMs: number,
   ) {
     this.#pool = pool;
+    this.#port = portOf(pool);
     this.#resilience = resilience;
     this.#clock = clock;
     this.#events = events;
@@ -105,8 +109,8 @@ export class Exchanger {
       return true;
     }
     try {
-      att.entry = this.#pool.host(att.origin!);
-      const conn = this.#pool.tryTake(
+      att.entry = this.#port.host(att.origin!);
+      const conn = this.#port.tryTake(
         att.entry,
         opts.connectTimeout,
         false,
@@ -152,8 +156,8 @@ export class Exchanger {
     }
     let conn: Connection | undefined;
     try {
-      att.entry = this.#pool.host(att.origin!);
-      conn = this.#pool.tryTake(
+      att.entry = this.#port.host(att.origin!);
+      conn = this.#port.tryTake(
         att.entry,
         opts.connectTimeout,
         false,
@@ -246,7 +250,7 @@ export class Exchanger {
           failure = undefined;
         }
         const waitStart = this.#clock.now();
-        let conn = this.#pool.tryTake(
+        let conn = this.#port.tryTake(
           att.entry!,
           opts.connectTimeout,
           att.fresh,
@@ -254,7 +258,7 @@ export class Exchanger {
         );
         if (conn === undefined) {
           try {
-            conn = await this.#pool.acquireOrigin(
+            conn = await this.#port.acquireOrigin(
               att.origin!,
               this.#acquireWaitMs,
               opts.connectTimeout,
@@ -338,7 +342,7 @@ export class Exchanger {
               : rttOf(result),
         );
       }
-      if (att.conn !== undefined) this.#pool.releaseAt(att.conn, poolNow);
+      if (att.conn !== undefined) this.#port.releaseAt(att.conn, poolNow);
     } else if (att.picked && att.streamEnded) {
       endPick(att, att.streamVerdict, rttOf(result!));
     }

@@ -9,6 +9,7 @@ import type { Clock } from '../core/clock.js';
 import { AbortError } from '../core/errors.js';
 import { headersFromRaw, normalizeHeaders } from '../core/headers.js';
 import { redactUrl } from '../core/redact.js';
+import { type PoolPort, portOf } from '../pool/connection-pool.js';
 import type { Backend, ConnectionPool } from '../pool/index.js';
 import type { RetryEngine } from '../retry/index.js';
 import { Attempt, discard } from './attempt.js';
@@ -21,7 +22,7 @@ import { checkFramingHeaders, type PreparedRequest } from './prepare.js';
 import type { Resilience } from './resilience.js';
 
 export class RetryStage {
-  readonly #pool: ConnectionPool;
+  readonly #port: PoolPort;
   readonly #exchanger: Exchanger;
   readonly #resilience: Resilience;
   readonly #clock: Clock;
@@ -34,7 +35,7 @@ export class RetryStage {
     clock: Clock,
     events: EventHub,
   ) {
-    this.#pool = pool;
+    this.#port = portOf(pool);
     this.#exchanger = exchanger;
     this.#resilience = resilience;
     this.#clock = clock;
@@ -57,7 +58,7 @@ export class RetryStage {
     hooks: ResolvedHooks,
     first: boolean,
   ): Promise<Attempt> {
-    const upstream = this.#pool.upstreamFor(request.target.origin);
+    const upstream = this.#port.upstreamFor(request.target.origin);
     // A host is the same for every attempt of a hop; an upstream picks a backend each time.
     const origin = upstream === undefined ? request.target.origin : undefined;
     const guard = origin === undefined ? undefined : this.#resilience.host(origin.key);

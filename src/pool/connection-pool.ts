@@ -76,6 +76,43 @@ export interface HostEntry {
 const MAX_QUIET_HOSTS = 1024;
 
 /**
+ * The narrow way in for the HTTP client (and the pool's own upstream registry): the
+ * client's hot path takes a connection without a promise when one is free, and hands
+ * back its own clock readings. Not exported by the package: it is no part of the pool's
+ * public API, which stays `acquire`/`release`.
+ */
+export interface PoolPort {
+  /** The upstream a request to `origin` goes through, or undefined for a real host. */
+  upstreamFor(origin: Origin): Upstream | undefined;
+  /** The entry of `origin`, created on first use. */
+  host(origin: Origin): HostEntry;
+  /** A connection without waiting, or undefined when the caller must queue. */
+  tryTake(
+    entry: HostEntry,
+    connectTimeoutMs: number,
+    fresh: boolean,
+    now: number,
+  ): Connection | undefined;
+  /** Waits for a connection to `origin` (acquire() after parsing). */
+  acquireOrigin(
+    origin: Origin,
+    waitMs: number,
+    connectTimeoutMs: number,
+    fresh: boolean,
+    signal: AbortSignal | undefined,
+  ): Promise<Connection>;
+  /** `release` with the caller's reading of the pool's clock. */
+  releaseAt(connection: Connection, now: number): void;
+}
+
+const PORTS = new WeakMap<ConnectionPool, PoolPort>();
+
+/** The port of `pool`. */
+export function portOf(pool: ConnectionPool): PoolPort {
+  return PORTS.get(pool)!;
+}
+
+/**
  * Keeps connections per host and hands them out under limits.
  *
  * @example
@@ -100,7 +137,7 @@ const MAX_QUIET_HOSTS = 1024;
  * }
  * ```
  */
-export class ConnectionPool implements ConnectionObserver {
+export class ConnectionPool {
   /** The normalised configuration in force. */
   readonly config: Readonly<PoolConfig>;
   /**
@@ -127,9 +164,28 @@ export class ConnectionPool implements ConnectionObserver {
   constructor(config: Partial<PoolConfig> = {}) {
     this.config = normalizePoolConfig(config);
     this.#sweepMs = Math.max(1, Math.min(1000, this.config.idleTimeoutMs / 2));
-    this.#upstreams = new UpstreamRegistry(this);
+    const port: PoolPort = {
+      upstreamFor: (origin) => this.#upstreamFor(origin),
+      host: (origin) => this.#host(origin),
+      tryTake: (entry, connectTimeoutMs, fresh, now) =>
+        this.#tryTake(entry, connectTimeoutMs, fresh, now),
+      acquireOrigin: (origin, waitMs, connectTimeoutMs, fresh, signal) =>
+        this.#acquireOrigin(origin, waitMs, connectTimeoutMs, fresh, signal),
+      releaseAt: (connection, now) => this.#releaseAt(connection, now),
+    };
+    PORTS.set(this, port);
+    this.#upstreams = new UpstreamRegistry({
+      config: this.config,
+      acquireOrigin: port.acquireOrigin,
+      release: (connection) => this.release(connection),
+    });
     this.#deadlines = new DeadlineQueue(this.config.clock);
   }
+
+  /** Told by a connection that its socket closed or failed. */
+  readonly #observer: ConnectionObserver = {
+    connectionClosed: (connection) => this.#connectionClosed(connection),
+  };
 
   /** True once `close()` has been called. */
   get closed(): boolean {
@@ -174,7 +230,7 @@ export class ConnectionPool implements ConnectionObserver {
       if (upstream !== undefined) {
         return this.#upstreams.acquire(upstream, waitMs, connectMs, fresh, options.signal);
       }
-      return this.acquireOrigin(origin!, waitMs, connectMs, fresh, options.signal);
+      return this.#acquireOrigin(origin!, waitMs, connectMs, fresh, options.signal);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -250,18 +306,18 @@ export class ConnectionPool implements ConnectionObserver {
   }
 
   /**
-   * @internal The upstream a request to `origin` goes through, or undefined for a real
+   * The upstream a request to `origin` goes through, or undefined for a real
    * host. The client's hot path: one size check when no upstream is registered, one
    * lookup by host name otherwise.
    * @throws {InvalidRequestError} the origin names a port, or is https with plain-http backends
    */
-  upstreamFor(origin: Origin): Upstream | undefined {
+  #upstreamFor(origin: Origin): Upstream | undefined {
     if (this.#upstreams.size === 0) return undefined;
     return this.#upstreams.route(origin);
   }
 
-  /** @internal The entry of `origin`, created on first use. */
-  host(origin: Origin): HostEntry {
+  /** The entry of `origin`, created on first use. */
+  #host(origin: Origin): HostEntry {
     let entry = this.#hosts.get(origin.origin);
     if (entry === undefined) {
       if (this.#hosts.size >= MAX_QUIET_HOSTS) this.#forgetQuietHost();
@@ -281,12 +337,12 @@ export class ConnectionPool implements ConnectionObserver {
   }
 
   /**
-   * @internal A connection without waiting, or undefined when the caller must queue.
+   * A connection without waiting, or undefined when the caller must queue.
    * The client's hot path: no promise, no closure.
    *
    * @param now - the caller's reading of the pool's clock
    */
-  tryTake(
+  #tryTake(
     entry: HostEntry,
     connectTimeoutMs: number,
     fresh: boolean,
@@ -318,8 +374,8 @@ export class ConnectionPool implements ConnectionObserver {
     return undefined;
   }
 
-  /** @internal acquire() after parsing. */
-  acquireOrigin(
+  /** acquire() after parsing. */
+  #acquireOrigin(
     origin: Origin,
     waitMs: number,
     connectTimeoutMs: number,
@@ -328,8 +384,8 @@ export class ConnectionPool implements ConnectionObserver {
   ): Promise<Connection> {
     if (this.#closed) return Promise.reject(new PoolClosedError());
     if (signal?.aborted) return Promise.reject(new AbortError(signal.reason));
-    const entry = this.host(origin);
-    const conn = this.tryTake(entry, connectTimeoutMs, fresh, this.config.clock.now());
+    const entry = this.#host(origin);
+    const conn = this.#tryTake(entry, connectTimeoutMs, fresh, this.config.clock.now());
     if (conn !== undefined) return Promise.resolve(conn);
     return this.#enqueue(entry, waitMs, connectTimeoutMs, fresh, signal);
   }
@@ -399,7 +455,7 @@ export class ConnectionPool implements ConnectionObserver {
       connectTimeoutMs,
       this.config.clock,
       entry.stats,
-      this,
+      this.#observer,
       this.#deadlines,
     );
     conn.place = Place.Active;
@@ -455,14 +511,14 @@ export class ConnectionPool implements ConnectionObserver {
    * Releasing the same connection twice is harmless.
    */
   release(connection: Connection): void {
-    this.releaseAt(connection, this.config.clock.now());
+    this.#releaseAt(connection, this.config.clock.now());
   }
 
   /**
-   * @internal {@link release} with the caller's reading of the pool's clock (the client
+   * {@link release} with the caller's reading of the pool's clock (the client
    * has one from the end of the exchange).
    */
-  releaseAt(connection: Connection, now: number): void {
+  #releaseAt(connection: Connection, now: number): void {
     if (connection.place !== Place.Active) return;
     if (this.#upstreams.openLeases > 0) this.#upstreams.release(connection);
     const entry = this.#hosts.get(connection.origin.origin);
@@ -586,8 +642,8 @@ export class ConnectionPool implements ConnectionObserver {
     void conn.destroy();
   }
 
-  /** @internal A connection's socket closed or failed. */
-  connectionClosed(connection: Connection): void {
+  /** A connection's socket closed or failed. */
+  #connectionClosed(connection: Connection): void {
     if (connection.place !== Place.Idle) return;
     const entry = this.#hosts.get(connection.origin.origin);
     if (entry === undefined) return;
