@@ -74,7 +74,8 @@ export async function main(): Promise<void> {
     line('POST /flaky', `${post.status} after ${post.attempts} attempt: POST is not retried`);
 
     console.log(
-      '\nCircuit breaker (opens after 3 calls in a row answered 503, probes after 500 ms)',
+      '\nCircuit breaker: opens for a host that is down, here after 3 consecutive 503s (10 by\n' +
+        'default), and probes after 500 ms; retries are off, so each call is one failure',
     );
     const guarded = new HttpClient({
       baseUrl: server.url,
@@ -83,12 +84,14 @@ export async function main(): Promise<void> {
     });
     const host = new URL(server.url).host;
     const state = (): string => guarded.stats().hosts[host]?.breaker?.state ?? 'closed';
+    for (let i = 0; i < 5; i++) await guarded.get('/missing');
+    line('5 x GET /missing', `404 -> breaker ${state()}: an error answer says the host is up`);
     for (let i = 1; i <= 5; i++) {
       try {
         const res = await guarded.get('/dead');
-        line(`call ${i}`, `${res.status} -> breaker ${state()}`);
+        line(`call ${i} to /dead`, `${res.status} -> breaker ${state()}`);
       } catch (err) {
-        line(`call ${i}`, `${describe(err)} -> breaker ${state()}, no request sent`);
+        line(`call ${i} to /dead`, `${describe(err)} -> breaker ${state()}, no request sent`);
       }
     }
     server.setDeadRecovered(true);

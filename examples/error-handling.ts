@@ -82,14 +82,13 @@ export async function main(options: { baseUrl?: string } = {}): Promise<void> {
       client.get('/slow?ms=1000', undefined, { timeout: 150 }),
     );
     {
-      // One connection, held by a slow call: the next caller waits 100 ms in the queue.
-      await using narrow = new HttpClient({
-        baseUrl,
-        retry: false,
-        pool: { maxConnections: 1, connectionTimeoutMs: 100 },
-      });
+      // One connection, held by a slow call: the next caller's own 100 ms deadline runs out
+      // while it waits in the queue.
+      await using narrow = new HttpClient({ baseUrl, retry: false, pool: { maxConnections: 1 } });
       const holder = narrow.get('/slow?ms=400');
-      await provoke('SENTINEL_TIMEOUT', 'pool of 1 busy for 400 ms', () => narrow.get('/hello'));
+      await provoke('SENTINEL_TIMEOUT', 'pool of 1 busy for 400 ms, timeout 100 ms', () =>
+        narrow.get('/hello', undefined, { timeout: 100 }),
+      );
       await holder;
     }
 

@@ -87,7 +87,7 @@ export async function main(options: { quick?: boolean } = {}): Promise<void> {
   const client = new HttpClient({
     baseUrl: server.url,
     retry: { maxAttempts: 4, initialDelayMs: 100 },
-    // A short run for the demo (the default is 10): a 503 counts once per call.
+    // A short run for the demo (the default is 10 host-down failures in a row).
     circuitBreaker: { consecutiveFailures: 2, openDurationMs: 400 },
   });
   const off = timeline(client, t0);
@@ -106,7 +106,8 @@ export async function main(options: { quick?: boolean } = {}): Promise<void> {
 
     console.log(
       'Outage: every call to /dead answers 503. Each call is retried (the retry budget\n' +
-        'allows it), and counts once for the breaker, which opens after 2 such calls in a row:',
+        'allows it) and counts once for the breaker, which opens after consecutiveFailures\n' +
+        'such calls in a row (2 in this demo, for brevity; 10 by default):',
     );
     t0.value = performance.now();
     for (let i = 0; i < 4; i++) {
@@ -131,8 +132,8 @@ export async function main(options: { quick?: boolean } = {}): Promise<void> {
       console.log(`  => ${back.status}\n`);
 
       console.log(
-        'The retry budget alone in an outage (breaker off, 1000 calls;\n' +
-          'retries may be 20 % of requests plus a reserve of 10 per second):',
+        'The retry budget alone in an outage (breaker off, 1000 calls; retries may be\n' +
+          '20 % of the requests of the last 10 s plus a reserve of 10 per second, 100):',
       );
       server.setOutage(true);
       const budgeted = new HttpClient({

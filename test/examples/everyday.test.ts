@@ -84,7 +84,12 @@ describe('examples: the existing demos', () => {
     assert.match(out, /BodyTooLargeError \(SENTINEL_BODY_TOO_LARGE limit=1048576\)/);
     assert.match(out, /GET \/flaky +200 ok after 3 attempts/);
     assert.match(out, /POST \/flaky +503 after 1 attempt/);
-    assert.match(out, /call 4 +CircuitOpenError/);
+    // 404s are answers from a live host: they never open the breaker.
+    assert.match(out, /5 x GET \/missing +404 -> breaker closed/);
+    // 503s say the host is down: the third in a row opens it, the next calls send nothing.
+    assert.match(out, /call 2 to \/dead +503 -> breaker closed/);
+    assert.match(out, /call 3 to \/dead +503 -> breaker open/);
+    assert.match(out, /call 4 to \/dead +CircuitOpenError/);
     assert.match(out, /probe 200 back -> breaker closed/);
     assert.match(out, /server saw +4 requests to \/dead for 6 calls/);
   });
@@ -97,10 +102,17 @@ describe('examples: the existing demos', () => {
     assert.match(out, /call 2: 503 after 4 attempts/);
     assert.match(out, /call 3: CircuitOpenError, nothing sent/);
     assert.match(out, /server saw 8 requests for 4 calls/);
-    assert.match(out, /closed -> open/);
+    assert.match(out, /call 4: CircuitOpenError, nothing sent/);
+    assert.equal((out.match(/closed -> open/g) ?? []).length, 1, 'the breaker opened once');
     assert.match(out, /half-open -> closed/);
+    assert.doesNotMatch(out, /refused by the throttle/);
+    // The budget: 20 % of 1000 requests plus a reserve of 100 retries.
     const requests = firstNumber(out, /1000 calls -> (\d+) requests/);
-    assert.ok(requests < 2000, `the budget kept 1000 calls to ${requests} requests`);
+    assert.ok(
+      requests > 1000 && requests <= 1300,
+      `the budget kept 1000 calls to ${requests} requests`,
+    );
+    assert.ok(firstNumber(out, /(\d+) refused by the budget/) > 0);
   });
 
   it('retry-demo.ts { quick: true } skips the waits', async () => {
@@ -176,7 +188,7 @@ describe('examples: everyday patterns', () => {
     }
     for (const advice of Object.values(ADVICE)) assert.ok(out.includes(advice));
     assert.match(out, /TimeoutError +SENTINEL_TIMEOUT .*phase=total/);
-    assert.match(out, /TimeoutError +SENTINEL_TIMEOUT .*phase=acquire/);
+    assert.match(out, /TimeoutError +SENTINEL_TIMEOUT .*timeout 100 ms: phase=acquire/);
     assert.match(out, /RequestBodyError +SENTINEL_REQUEST_BODY .*attempts=1/);
     assert.match(out, /ConnectionError .*errno=ECONNREFUSED attempts=3/);
     assert.match(out, /BodyTooLargeError .*limit=65536/);
