@@ -80,7 +80,9 @@ export async function main(): Promise<void> {
     const guarded = new HttpClient({
       baseUrl: server.url,
       retry: false,
-      circuitBreaker: { consecutiveFailures: 3, openDurationMs: 500 },
+      // minOutageMs 0: the run alone opens it, so the demo needs no wait (by default the
+      // host must also have gone 1 s without a healthy answer).
+      circuitBreaker: { consecutiveFailures: 3, minOutageMs: 0, openDurationMs: 500 },
     });
     const host = new URL(server.url).host;
     const state = (): string => guarded.stats().hosts[host]?.breaker?.state ?? 'closed';

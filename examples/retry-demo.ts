@@ -88,7 +88,7 @@ export async function main(options: { quick?: boolean } = {}): Promise<void> {
     baseUrl: server.url,
     retry: { maxAttempts: 4, initialDelayMs: 100 },
     // A short run for the demo (the default is 10 host-down failures in a row).
-    circuitBreaker: { consecutiveFailures: 2, openDurationMs: 400 },
+    circuitBreaker: { consecutiveFailures: 2, minOutageMs: 0, openDurationMs: 400 },
   });
   const off = timeline(client, t0);
   try {

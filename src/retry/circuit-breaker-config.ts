@@ -3,7 +3,7 @@
  * place they are validated.
  */
 import { InvalidRequestError } from '../core/errors.js';
-import { inRange, integer, knownKeys, positive } from '../core/validate.js';
+import { inRange, integer, knownKeys, nonNegative, positive } from '../core/validate.js';
 
 /**
  * When a breaker opens, how long it stays open, and how it recovers. By default it opens
@@ -39,6 +39,15 @@ export interface CircuitBreakerConfig {
    * @default 10
    */
   consecutiveFailures: number;
+  /**
+   * How long, besides the run of `consecutiveFailures`, the host must have gone without a
+   * healthy answer before the breaker opens, in ms. A host that is down stays quiet; one
+   * that serves half its calls answers well every few calls, so a run of bad luck after
+   * a success never opens it, however the calls fall. A host that never answered well
+   * opens on the run alone. 0: the run alone decides.
+   * @default 1000
+   */
+  minOutageMs: number;
   /**
    * A call that takes at least this long counts as a failure even if it succeeded.
    * `undefined` or `Infinity`: off.
@@ -80,6 +89,7 @@ export const DEFAULT_CIRCUIT_BREAKER_CONFIG: Readonly<CircuitBreakerConfig> = Ob
   minimumRequests: 20,
   windowMs: 30_000,
   consecutiveFailures: 10,
+  minOutageMs: 1000,
   slowCallThresholdMs: undefined,
   openDurationMs: 5_000,
   maxOpenDurationMs: 60_000,
@@ -121,6 +131,7 @@ export function normalizeCircuitBreakerConfig(
     1,
     true,
   );
+  const minOutageMs = nonNegative('minOutageMs', partial.minOutageMs ?? d.minOutageMs);
   const slow = partial.slowCallThresholdMs ?? Number.POSITIVE_INFINITY;
   const slowCallThresholdMs =
     slow === Number.POSITIVE_INFINITY ? slow : positive('slowCallThresholdMs', slow);
@@ -141,6 +152,7 @@ export function normalizeCircuitBreakerConfig(
     minimumRequests,
     windowMs,
     consecutiveFailures,
+    minOutageMs,
     slowCallThresholdMs,
     openDurationMs,
     maxOpenDurationMs,

@@ -71,10 +71,12 @@ export const REFUSED = -1;
  * volume); stays open for a duration that doubles while probes keep failing; half-open,
  * lets `halfOpenProbes` calls through, each holding a probe slot by ticket.
  *
- * Two rules keep it from opening on a host that works:
+ * Three rules keep it from opening on a host that works:
  * - a failure of a call sent before the latest success is stale and does not extend the
  *   run (with many calls in flight, a batch of old failures landing together is not a
  *   run: the success in between already said the host answers);
+ * - the run opens it only once the host has also gone `minOutageMs` without a success:
+ *   a half-working host answers well every few calls;
  * - a slot is freed only by the call that took it: a late outcome of a call admitted
  *   while the breaker was closed never lets an extra probe through.
  *
@@ -244,7 +246,8 @@ export class CircuitBreaker {
         const threshold = this.config.failureRateThreshold;
         const requests = threshold === undefined ? 0 : this.#window.sum(REQUESTS);
         if (
-          this.#consecutive >= this.config.consecutiveFailures ||
+          (this.#consecutive >= this.config.consecutiveFailures &&
+            this.#clock.now() - this.#aliveAt >= this.config.minOutageMs) ||
           (threshold !== undefined &&
             requests >= this.config.minimumRequests &&
             this.#window.sum(FAILURES) / requests >= threshold)

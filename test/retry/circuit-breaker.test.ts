@@ -29,7 +29,8 @@ import { type CallOutcome, classifyOutcome } from '../../src/retry/outcome.js';
 /** A breaker on a manual clock whose jitter draw is 0, so open durations are exact. */
 function setup(config: Partial<CircuitBreakerConfig> & { name?: string } = {}) {
   const clock = new ManualClock({ random: () => 0 });
-  const breaker = new CircuitBreaker(config, { clock });
+  // The quiet-time rule has tests of its own; here the run alone decides.
+  const breaker = new CircuitBreaker({ minOutageMs: 0, ...config }, { clock });
   const changes: [BreakerStateName, BreakerStateName][] = [];
   breaker.onStateChange((to, from) => changes.push([to, from]));
   return { clock, breaker, changes };
@@ -593,5 +594,48 @@ describe('CircuitBreaker: stale failures and probe tickets', () => {
     const probe = breaker.acquire();
     breaker.record('success', 1, probe, clock.now());
     assert.equal(breaker.state, 'closed');
+  });
+});
+
+describe('CircuitBreaker: a run opens it only after a quiet time', () => {
+  test('a run of failures right after a success does not open it; the same run later does', () => {
+    const clock = new ManualClock({ random: () => 0 });
+    const breaker = new CircuitBreaker({ consecutiveFailures: 3 }, { clock });
+    breaker.record('success', 1, breaker.acquire(), clock.now());
+    clock.advance(10);
+    for (let i = 0; i < 5; i++) breaker.record('failure', 1, breaker.acquire(), clock.now());
+    assert.equal(breaker.state, 'closed', 'bad luck 10 ms after a success: the host answers');
+    assert.equal(breaker.stats().consecutiveFailures, 5);
+    clock.advance(990);
+    breaker.record('failure', 1, breaker.acquire(), clock.now());
+    assert.equal(breaker.state, 'open', 'a run and a second without a success: down');
+  });
+
+  test('a host that never answered well opens on the run alone', () => {
+    const clock = new ManualClock({ random: () => 0 });
+    const breaker = new CircuitBreaker({ consecutiveFailures: 3 }, { clock });
+    for (let i = 0; i < 3; i++) breaker.record('failure', 1, breaker.acquire(), clock.now());
+    assert.equal(breaker.state, 'open');
+  });
+
+  test('a success in between starts the quiet time again', () => {
+    const clock = new ManualClock({ random: () => 0 });
+    const breaker = new CircuitBreaker({ consecutiveFailures: 2, minOutageMs: 100 }, { clock });
+    breaker.record('success', 1, breaker.acquire(), clock.now());
+    clock.advance(90);
+    breaker.record('failure', 1, breaker.acquire(), clock.now());
+    breaker.record('success', 1, breaker.acquire(), clock.now());
+    clock.advance(90);
+    breaker.record('failure', 1, breaker.acquire(), clock.now());
+    breaker.record('failure', 1, breaker.acquire(), clock.now());
+    assert.equal(breaker.state, 'closed');
+    clock.advance(10);
+    breaker.record('failure', 1, breaker.acquire(), clock.now());
+    assert.equal(breaker.state, 'open');
+  });
+
+  test('minOutageMs is validated', () => {
+    assert.throws(() => new CircuitBreaker({ minOutageMs: -1 }), /minOutageMs/);
+    assert.throws(() => new CircuitBreaker({ minOutageMs: Number.NaN }), /minOutageMs/);
   });
 });
