@@ -4,9 +4,11 @@
  * they are recorded or released. Kept apart from the pool so that a pool without
  * upstreams pays one size check per request, and the pool file stays about connections.
  */
+
 import { InvalidRequestError, PoolClosedError } from '../core/errors.js';
 import type { PoolConfig } from './config.js';
 import type { Connection } from './connection.js';
+import type { PoolPort } from './connection-pool.js';
 import type { Origin } from './origin.js';
 import {
   type Backend,
@@ -27,15 +29,8 @@ interface Slot {
 }
 
 /** What the registry needs of its pool: connections to a backend, and their return. */
-export interface BackendConnections {
+export interface BackendConnections extends Pick<PoolPort, 'acquireOrigin'> {
   readonly config: Readonly<PoolConfig>;
-  acquireOrigin(
-    origin: Origin,
-    waitMs: number,
-    connectTimeoutMs: number,
-    fresh: boolean,
-    signal: AbortSignal | undefined,
-  ): Promise<Connection>;
   release(connection: Connection): void;
 }
 
