@@ -163,6 +163,25 @@ describe('package exports', () => {
     assert.equal(new retry.RetryEngine({ jitter: 'none' }).calculateDelay(1), 200);
   });
 
+  test("'http-sentinel/testing' serves real requests to the built client", async () => {
+    const testing = await load('http-sentinel/testing');
+    const main = await load('http-sentinel');
+    assert.equal(typeof testing.ManualClock, 'function');
+    assert.equal(main.ManualClock, testing.ManualClock, 'the root entry keeps the same class');
+    const server = await testing.startTestServer();
+    const client = new main.HttpClient({ baseUrl: server.url, retry: { initialDelayMs: 1 } });
+    try {
+      server.route('GET', '/flaky').sequence([503, 503, 'ok']);
+      const res = await client.get('/flaky');
+      assert.equal(res.text(), 'ok');
+      assert.equal(res.attempts, 3);
+      assert.equal(server.requests.length, 3);
+    } finally {
+      await client.close();
+      await server.close();
+    }
+  });
+
   test('errors from two copies are recognised by isSentinelError, not instanceof alone', async () => {
     const built = await load('http-sentinel');
     const source = await import('../../src/index.js');
