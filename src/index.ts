@@ -10,9 +10,11 @@
  * await client.close();
  * ```
  */
+import { ManualClock as TestingManualClock } from './core/clock.js';
+
 export * from './client/index.js';
 export type { BodyInit } from './core/body.js';
-export { type Clock, ManualClock, systemClock } from './core/clock.js';
+export { type Clock, systemClock } from './core/clock.js';
 export * from './core/errors.js';
 export type { HeadersInit } from './core/headers.js';
 export { redactInvalidUrl, redactUrl } from './core/redact.js';
@@ -37,3 +39,10 @@ export {
   type RetryConfig,
   RetryEngine,
 } from './retry/index.js';
+
+// A value and a type rather than a re-export, so that the deprecation shows where it is
+// used; same class as the one `http-sentinel/testing` exports.
+/** @deprecated Import `ManualClock` from `http-sentinel/testing`. */
+export const ManualClock = TestingManualClock;
+/** @deprecated Import `ManualClock` from `http-sentinel/testing`. */
+export type ManualClock = TestingManualClock;

@@ -123,14 +123,23 @@ export async function startNatsServer(
   }
 }
 
-async function findBinary(explicit: string | undefined): Promise<string> {
-  const candidates =
-    explicit !== undefined
-      ? [explicit]
-      : [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), ...SEARCH_DIRS].map((d) =>
-          join(d, 'nats-server'),
-        );
-  for (const candidate of candidates) {
+/** Where {@link findNatsServer} looks: `explicit` alone, else PATH and the sbin directories. */
+function candidatesFor(explicit: string | undefined): string[] {
+  return explicit !== undefined
+    ? [explicit]
+    : [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), ...SEARCH_DIRS].map((d) =>
+        join(d, 'nats-server'),
+      );
+}
+
+/**
+ * The path of an executable `nats-server`, or undefined when there is none.
+ * @param explicit a path to check instead of searching. @default the `NATS_SERVER_BIN` variable
+ */
+export async function findNatsServer(
+  explicit: string | undefined = process.env.NATS_SERVER_BIN,
+): Promise<string | undefined> {
+  for (const candidate of candidatesFor(explicit)) {
     try {
       await access(candidate, constants.X_OK);
       return candidate;
@@ -138,6 +147,13 @@ async function findBinary(explicit: string | undefined): Promise<string> {
       // not here; try the next place
     }
   }
+  return undefined;
+}
+
+async function findBinary(explicit: string | undefined): Promise<string> {
+  const found = await findNatsServer(explicit);
+  if (found !== undefined) return found;
+  const candidates = candidatesFor(explicit);
   throw new Error(
     `nats-server not found (looked for ${candidates.join(', ')}). ` +
       'Install it with: apt-get install -y nats-server (or set NATS_SERVER_BIN)',

@@ -1,5 +1,5 @@
 /**
- * The command line of `sentinel`, parsed with `node:util` `parseArgs` into a typed
+ * The command line of `http-sentinel`, parsed with `node:util` `parseArgs` into a typed
  * {@link Command}. Pure: no I/O here (files named by `-d @file` are read by `run`), so
  * every accepted and refused argument list can be table-tested.
  */
@@ -253,8 +253,14 @@ function nonEmpty(text: string, option: string): string {
   return text;
 }
 
-/** The text of `sentinel --help`. */
-export const USAGE = `Usage: sentinel <verb> <url> [options]
+/**
+ * The command's name: package.json's `bin` key, and the prefix of every line it prints
+ * about itself, so messages name what the user typed.
+ */
+export const PROGRAM = 'http-sentinel';
+
+/** The text of `http-sentinel --help`. */
+export const USAGE = `Usage: ${PROGRAM} <verb> <url> [options]
 
 Verbs: get, head, delete, post, put, patch
 

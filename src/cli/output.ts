@@ -1,5 +1,5 @@
 /**
- * What `sentinel` prints: the curl-style head (`-i`), the `-v` trace of client events and
+ * What `http-sentinel` prints: the curl-style head (`-i`), the `-v` trace of client events and
  * timings, error lines, and a backpressure-aware writer for the body.
  */
 import { STATUS_CODES } from 'node:http';
@@ -10,6 +10,7 @@ import {
   type SentinelError,
   type TimeoutError,
 } from '../index.js';
+import { PROGRAM } from './args.js';
 
 /** `HTTP/1.1 200 OK`, with the reason phrase Node knows when the server sent none. */
 export function statusLine(status: number, statusText: string): string {
@@ -77,7 +78,7 @@ export function formatEvent(event: ClientEvent): string {
   }
 }
 
-/** `sentinel: <code>: <message>` for anything thrown, with the attempts when known. */
+/** `http-sentinel: <code>: <message>` for anything thrown, with the attempts when known. */
 export function formatError(err: unknown): string {
   if (typeof err === 'object' && err !== null) {
     const e = err as { code?: unknown; name?: unknown; message?: unknown; attempts?: unknown };
@@ -86,9 +87,9 @@ export function formatError(err: unknown): string {
     const message = messageOf(e);
     const attempts =
       typeof e.attempts === 'number' && e.attempts > 1 ? ` (after ${e.attempts} attempts)` : '';
-    return `sentinel: ${code}: ${message}${attempts}`;
+    return `${PROGRAM}: ${code}: ${message}${attempts}`;
   }
-  return `sentinel: Error: ${String(err)}`;
+  return `${PROGRAM}: Error: ${String(err)}`;
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * `sentinel` as a function: parse the arguments, make one request with an
+ * `http-sentinel` as a function: parse the arguments, make one request with an
  * {@link HttpClient}, stream the body out, and return the exit code. Everything it
  * touches comes in through `io`, so tests run it in-process with captured streams.
  *
@@ -24,6 +24,7 @@ import {
 import {
   type BodySpec,
   checkJson,
+  PROGRAM,
   parseArgs,
   type RequestCommand,
   USAGE,
@@ -85,7 +86,7 @@ export function version(): string {
 }
 
 /**
- * Runs `sentinel` with `argv` (no `node`, no script name).
+ * Runs `http-sentinel` with `argv` (no `node`, no script name).
  * @returns the exit code; never throws
  */
 export async function run(argv: readonly string[], io: RunIO): Promise<number> {
@@ -95,9 +96,7 @@ export async function run(argv: readonly string[], io: RunIO): Promise<number> {
     if (command.kind === 'help' || command.kind === 'version') {
       const stdout = new Sink(io.stdout);
       await stdout.write(
-        command.kind === 'help'
-          ? USAGE
-          : `sentinel ${version()} (http-sentinel, node ${process.version})\n`,
+        command.kind === 'help' ? USAGE : `${PROGRAM} ${version()} (node ${process.version})\n`,
       );
       await stdout.flush();
       return EXIT.OK;
@@ -112,7 +111,7 @@ export async function run(argv: readonly string[], io: RunIO): Promise<number> {
 }
 
 async function report(stderr: Sink, err: unknown): Promise<void> {
-  const hint = err instanceof UsageError ? "\nTry 'sentinel --help'." : '';
+  const hint = err instanceof UsageError ? `\nTry '${PROGRAM} --help'.` : '';
   await stderr.write(`${formatError(err)}${hint}\n`).catch(() => {});
 }
 
@@ -220,7 +219,7 @@ async function request(command: RequestCommand, io: RunIO, stderr: Sink): Promis
   try {
     for (const name of PROXY_VARIABLES) {
       if (io.env[name]) {
-        await trace(`* ${name} is set, but sentinel does not use proxies: connecting directly`);
+        await trace(`* ${name} is set, but ${PROGRAM} does not use proxies: connecting directly`);
         break;
       }
     }

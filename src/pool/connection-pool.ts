@@ -76,6 +76,7 @@ export interface HostEntry {
 const MAX_QUIET_HOSTS = 1024;
 
 /**
+ * @internal
  * The narrow way in for the HTTP client (and the pool's own upstream registry): the
  * client's hot path takes a connection without a promise when one is free, and hands
  * back its own clock readings. Not exported by the package: it is no part of the pool's
@@ -107,7 +108,7 @@ export interface PoolPort {
 
 const PORTS = new WeakMap<ConnectionPool, PoolPort>();
 
-/** The port of `pool`. */
+/** @internal The port of `pool`. */
 export function portOf(pool: ConnectionPool): PoolPort {
   return PORTS.get(pool)!;
 }

@@ -18,7 +18,7 @@ import {
 import { type HeadersInit, normalizeHeaders } from '../core/headers.js';
 import { classify } from '../core/outcome.js';
 import { timeout as checkTimeout, nonNegative } from '../core/validate.js';
-import { Exchange, type ExchangeOwner, type ExchangeRequest, type WireBody } from './exchange.js';
+import { Exchange, type ExchangeRequest, type WireBody } from './exchange.js';
 import type { HostStatsRecorder } from './host-stats.js';
 import type { Origin } from './origin.js';
 
@@ -73,8 +73,11 @@ export enum Place {
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
+// Not `implements ExchangeOwner`: the owner's methods are internal, left out of the shipped
+// declarations, which would then promise members they do not show. `new Exchange(this, ...)`
+// still checks the shape.
 /** One pooled connection. Get one with `pool.acquire()`, give it back with `pool.release()`. */
-export class Connection implements ExchangeOwner {
+export class Connection {
   /** Unique within the process, for logs. */
   readonly id = ++nextId;
   readonly origin: Origin;

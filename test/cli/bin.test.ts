@@ -1,5 +1,5 @@
 /**
- * The `sentinel` bin as users get it: the package compiled by `tsc -p
+ * The `http-sentinel` bin as users get it: the package compiled by `tsc -p
  * tsconfig.build.json`, and the file package.json's `bin` names run as a real process
  * against a loopback server.
  *
@@ -14,6 +14,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
+import { PROGRAM } from '../../src/cli/args.js';
 import { type Server, startServer } from './helpers.js';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -27,8 +28,11 @@ before(async () => {
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
     bin: Record<string, string>;
   };
-  assert.equal(pkg.bin.sentinel, './dist/src/cli/sentinel.js');
-  bin = join(outDir, pkg.bin.sentinel.replace(/^\.\/dist\//, ''));
+  // The bin is named after the package so that `npx http-sentinel` outside a project
+  // resolves to this package, not to an unrelated one called `sentinel`.
+  assert.deepEqual(pkg.bin, { 'http-sentinel': './dist/src/cli/http-sentinel.js' });
+  assert.equal(PROGRAM, 'http-sentinel');
+  bin = join(outDir, pkg.bin[PROGRAM]!.replace(/^\.\/dist\//, ''));
   try {
     await exec(
       join(root, 'node_modules', '.bin', 'tsc'),
@@ -70,7 +74,7 @@ test('the built entry starts with the shebang', () => {
   assert.ok(entry.startsWith('#!/usr/bin/env node\n'), entry.slice(0, 40));
 });
 
-test('sentinel get <url> as a process: body on stdout, exit 0', async () => {
+test('http-sentinel get <url> as a process: body on stdout, exit 0', async () => {
   const r = await sentinel('get', `${server.url}/hello`);
   assert.deepEqual(r, { code: 0, out: 'GET /hello\n', err: '' });
 });
@@ -83,8 +87,8 @@ test('as a process: exit 22 on a 404 with the body, 2 on bad arguments, --versio
   });
   const bad = await sentinel('fetch');
   assert.equal(bad.code, 2);
-  assert.match(bad.err, /^sentinel: usage: unknown verb "fetch"/);
+  assert.match(bad.err, /^http-sentinel: usage: unknown verb "fetch"/);
   const version = await sentinel('--version');
   assert.equal(version.code, 0);
-  assert.match(version.out, /^sentinel \d+\.\d+\.\d+ \(http-sentinel, node v/);
+  assert.match(version.out, /^http-sentinel \d+\.\d+\.\d+ \(node v/);
 });

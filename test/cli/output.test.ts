@@ -112,26 +112,26 @@ describe('-v event lines', () => {
 });
 
 describe('errors', () => {
-  test('formatError: sentinel: <code>: <message>, with attempts past the first', () => {
+  test('formatError: http-sentinel: <code>: <message>, with attempts past the first', () => {
     assert.equal(
       formatError(new TimeoutError('total', 200, { attempts: 1 })),
-      'sentinel: SENTINEL_TIMEOUT: total timeout after 200 ms',
+      'http-sentinel: SENTINEL_TIMEOUT: total timeout after 200 ms',
     );
     assert.equal(
       formatError(new ConnectionError('connect ECONNREFUSED 127.0.0.1:1', { attempts: 3 })),
-      'sentinel: SENTINEL_CONNECTION: connect ECONNREFUSED 127.0.0.1:1 (after 3 attempts)',
+      'http-sentinel: SENTINEL_CONNECTION: connect ECONNREFUSED 127.0.0.1:1 (after 3 attempts)',
     );
     assert.equal(
       formatError(new TimeoutError('total', 199.99999999999997)),
-      'sentinel: SENTINEL_TIMEOUT: total timeout after 200 ms',
+      'http-sentinel: SENTINEL_TIMEOUT: total timeout after 200 ms',
     );
-    assert.equal(formatError(new UsageError('bad')), 'sentinel: usage: bad');
+    assert.equal(formatError(new UsageError('bad')), 'http-sentinel: usage: bad');
     assert.equal(
       formatError(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' })),
-      'sentinel: EPIPE: write EPIPE',
+      'http-sentinel: EPIPE: write EPIPE',
     );
-    assert.equal(formatError(new TypeError('x')), 'sentinel: TypeError: x');
-    assert.equal(formatError('a string'), 'sentinel: Error: a string');
+    assert.equal(formatError(new TypeError('x')), 'http-sentinel: TypeError: x');
+    assert.equal(formatError('a string'), 'http-sentinel: Error: a string');
   });
 
   test('exit codes', () => {

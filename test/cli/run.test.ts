@@ -232,7 +232,7 @@ describe('request headers and bodies', () => {
     const before = hits.get('/echo');
     const b = await sentinel(['put', route('/echo'), '--json', `@${bad}`]);
     assert.equal(b.code, 2);
-    assert.match(b.err, /^sentinel: usage: --json is not valid JSON/);
+    assert.match(b.err, /^http-sentinel: usage: --json is not valid JSON/);
     assert.equal(b.out, '');
     assert.equal(hits.get('/echo'), before, 'no request made');
   });
@@ -241,7 +241,7 @@ describe('request headers and bodies', () => {
     const before = hits.get('/echo');
     const r = await sentinel(['post', route('/echo'), '-d', `@${join(dir, 'nope.txt')}`]);
     assert.equal(r.code, 2);
-    assert.match(r.err, /^sentinel: usage: cannot read .*nope\.txt \(ENOENT\)\n/);
+    assert.match(r.err, /^http-sentinel: usage: cannot read .*nope\.txt \(ENOENT\)\n/);
     assert.equal(hits.get('/echo'), before);
   });
 });
@@ -297,7 +297,7 @@ describe('output', () => {
   test('-o into a missing directory fails with exit 1 and the error', async () => {
     const r = await sentinel(['get', `${server.url}/binary`, '-o', join(dir, 'no', 'such', 'f')]);
     assert.equal(r.code, 1);
-    assert.match(r.err, /^sentinel: ENOENT: /);
+    assert.match(r.err, /^http-sentinel: ENOENT: /);
   });
 
   test('a large body is streamed, paced by a slow stdout', async () => {
@@ -328,7 +328,7 @@ describe('output', () => {
       env: {},
     });
     assert.equal(code, 1);
-    assert.match(stderr.text, /^sentinel: EPIPE: write EPIPE\n$/);
+    assert.match(stderr.text, /^http-sentinel: EPIPE: write EPIPE\n$/);
   });
 
   test('bodies are decompressed; --no-decompress prints them as sent', async () => {
@@ -387,7 +387,7 @@ describe('retries and -v', () => {
       env: { HTTPS_PROXY: 'http://proxy:3128' },
     });
     assert.equal(r.code, 0);
-    assert.match(r.err, /^\* HTTPS_PROXY is set, but sentinel does not use proxies/);
+    assert.match(r.err, /^\* HTTPS_PROXY is set, but http-sentinel does not use proxies/);
   });
 
   test('-v lists the request headers it adds', async () => {
@@ -413,7 +413,7 @@ describe('failures and exit codes', () => {
     const r = await sentinel(['get', `${server.url}/hang`, '--timeout', '200ms']);
     assert.equal(r.code, 28);
     assert.equal(r.out, '');
-    assert.equal(r.err, 'sentinel: SENTINEL_TIMEOUT: total timeout after 200 ms\n');
+    assert.equal(r.err, 'http-sentinel: SENTINEL_TIMEOUT: total timeout after 200 ms\n');
     assert.ok(performance.now() - started < 2000);
   });
 
@@ -422,7 +422,7 @@ describe('failures and exit codes', () => {
     const r = await sentinel(['get', `${server.url}/trickle`, '--timeout', '300ms']);
     assert.equal(r.code, 28, r.err);
     assert.match(r.out, /^\.+$/, 'what arrived was printed');
-    assert.equal(r.err, 'sentinel: SENTINEL_TIMEOUT: total timeout after 300 ms\n');
+    assert.equal(r.err, 'http-sentinel: SENTINEL_TIMEOUT: total timeout after 300 ms\n');
     const took = performance.now() - started;
     assert.ok(took >= 290 && took < 2000, `${took} ms`);
   });
@@ -442,7 +442,7 @@ describe('failures and exit codes', () => {
       env: {},
     });
     assert.equal(code, 28);
-    assert.equal(stderr.text, 'sentinel: SENTINEL_TIMEOUT: total timeout after 300 ms\n');
+    assert.equal(stderr.text, 'http-sentinel: SENTINEL_TIMEOUT: total timeout after 300 ms\n');
     assert.ok(performance.now() - started < 2000);
   });
 
@@ -452,7 +452,10 @@ describe('failures and exit codes', () => {
     await closed.close();
     const r = await sentinel(['get', `${url}/`, '--retries', '0']);
     assert.equal(r.code, 7);
-    assert.match(r.err, /^sentinel: SENTINEL_CONNECTION: connect ECONNREFUSED 127\.0\.0\.1:\d+\n$/);
+    assert.match(
+      r.err,
+      /^http-sentinel: SENTINEL_CONNECTION: connect ECONNREFUSED 127\.0\.0\.1:\d+\n$/,
+    );
   });
 
   test('connection refused after retries says how many attempts were made', async () => {
@@ -468,7 +471,7 @@ describe('failures and exit codes', () => {
     [
       'no arguments',
       [],
-      /^sentinel: usage: missing the verb and the URL\nTry 'sentinel --help'\.\n$/,
+      /^http-sentinel: usage: missing the verb and the URL\nTry 'http-sentinel --help'\.\n$/,
     ],
     ['an unknown option', ['get', 'http://127.0.0.1:1/', '--nope'], /Unknown option '--nope'/],
     ['a bad header', ['get', 'http://127.0.0.1:1/', '-H', 'nocolon'], /no colon/],
@@ -477,7 +480,7 @@ describe('failures and exit codes', () => {
     [
       'a header the client manages',
       ['post', 'http://127.0.0.1:1/', '-H', 'Transfer-Encoding: chunked', '-d', 'x'],
-      /^sentinel: SENTINEL_INVALID_REQUEST: the transfer-encoding header is managed by the client\n$/,
+      /^http-sentinel: SENTINEL_INVALID_REQUEST: the transfer-encoding header is managed by the client\n$/,
     ],
   ];
   for (const [name, argv, message] of usage) {
@@ -492,12 +495,12 @@ describe('failures and exit codes', () => {
   test('--help and --version print to stdout and exit 0', async () => {
     const help = await sentinel(['--help']);
     assert.equal(help.code, 0);
-    assert.match(help.out, /^Usage: sentinel <verb> <url> \[options\]\n/);
+    assert.match(help.out, /^Usage: http-sentinel <verb> <url> \[options\]\n/);
     assert.match(help.out, /Exit codes:/);
     const version = await sentinel(['--version']);
     assert.equal(version.code, 0);
     const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8'));
-    assert.equal(version.out, `sentinel ${pkg.version} (http-sentinel, node ${process.version})\n`);
+    assert.equal(version.out, `http-sentinel ${pkg.version} (node ${process.version})\n`);
   });
 });
 

@@ -17,6 +17,7 @@ import {
   vomegaSubject,
 } from '../../examples/nats/vomega.js';
 import { HttpClient, isSentinelError } from '../../src/index.js';
+import { natsSkip } from '../helpers/nats.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -46,7 +47,9 @@ async function gatewayError(
   return error;
 }
 
-describe('NatsJetStreamClient against nats-server and the gateway', () => {
+describe('NatsJetStreamClient against nats-server and the gateway', {
+  skip: await natsSkip(),
+}, () => {
   let nats: NatsServerHandle;
   let gateway: Gateway;
   let client: NatsJetStreamClient;

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type Gateway, startGateway } from '../../examples/nats/gateway.js';
 import { type NatsServerHandle, startNatsServer } from '../../examples/nats/nats-server.js';
+import { natsSkip } from '../helpers/nats.js';
 
 const SECOND_NS = 1_000_000_000;
 
@@ -44,7 +45,7 @@ interface PulledMessage {
   headers: Record<string, string[]>;
 }
 
-describe('JetStream HTTP gateway', () => {
+describe('JetStream HTTP gateway', { skip: await natsSkip() }, () => {
   let nats: NatsServerHandle;
   let gateway: Gateway;
 

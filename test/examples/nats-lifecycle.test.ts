@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startGateway } from '../../examples/nats/gateway.js';
 import { type NatsServerHandle, startNatsServer } from '../../examples/nats/nats-server.js';
+import { natsSkip } from '../helpers/nats.js';
 
 interface ErrorBody {
   error: { code: string; message: string };
@@ -27,7 +28,7 @@ function isAlive(pid: number): boolean {
   }
 }
 
-describe('JetStream HTTP gateway limits and lifecycle', () => {
+describe('JetStream HTTP gateway limits and lifecycle', { skip: await natsSkip() }, () => {
   let nats: NatsServerHandle;
 
   before(async () => {

@@ -4,11 +4,29 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { before, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 
 const root = join(import.meta.dirname, '..', '..');
+const tsc = join(root, 'node_modules', '.bin', 'tsc');
+
+interface Manifest {
+  exports: Record<string, { types: string; default: string } | string>;
+  files: string[];
+}
+
+const manifest = (): Manifest =>
+  JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as Manifest;
+
+/** Every file below `dir`, relative to it. */
+function walk(dir: string, prefix = ''): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory()
+      ? walk(join(dir, entry.name), `${prefix}${entry.name}/`)
+      : [`${prefix}${entry.name}`],
+  );
+}
 
 /**
  * Imports a package specifier at run time. Through a variable, so the type check (which
@@ -18,18 +36,88 @@ const root = join(import.meta.dirname, '..', '..');
 const load = (specifier: string): Promise<any> => import(specifier);
 
 describe('package exports', () => {
+  // Inside the package, so that its own name resolves through the exports map.
+  const consumer = join(root, '.scratch', `package-consumer-${process.pid}`);
+
   before(() => {
-    execFileSync(join(root, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.build.json'], {
+    // From scratch, as `npm run build` does: tsc leaves behind files it no longer emits.
+    rmSync(join(root, 'dist'), { recursive: true, force: true });
+    execFileSync(tsc, ['-p', 'tsconfig.build.json'], { cwd: root, stdio: 'pipe' });
+  });
+  after(() => rmSync(consumer, { recursive: true, force: true }));
+
+  test('the shipped declarations leave out @internal members and check on their own', () => {
+    const declarations = walk(join(root, 'dist', 'src')).filter((f) => f.endsWith('.d.ts'));
+    assert.ok(declarations.length > 10, `${declarations.length} declaration files`);
+    for (const file of declarations) {
+      const text = readFileSync(join(root, 'dist', 'src', file), 'utf8');
+      assert.doesNotMatch(text, /@internal/, file);
+    }
+    const connection = readFileSync(join(root, 'dist', 'src', 'pool', 'connection.d.ts'), 'utf8');
+    assert.doesNotMatch(connection, /\bplace\b|exchangeEnded/, 'internal Connection members');
+
+    // A user's project with skipLibCheck off: a stripped type that a public one still names
+    // would fail here as "cannot find name".
+    mkdirSync(consumer, { recursive: true });
+    const entries = Object.keys(manifest().exports).filter((e) => e !== './package.json');
+    writeFileSync(
+      join(consumer, 'consumer.ts'),
+      entries
+        .map((entry, i) => `import * as m${i} from '${entry.replace(/^\./, 'http-sentinel')}';`)
+        .concat(`export const all = [${entries.map((_, i) => `m${i}`).join(', ')}];`)
+        .join('\n'),
+    );
+    writeFileSync(
+      join(consumer, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'es2022',
+          lib: ['es2023', 'esnext.disposable'],
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          types: ['node'],
+          typeRoots: [join(root, 'node_modules', '@types')],
+          strict: true,
+          skipLibCheck: false,
+          noEmit: true,
+        },
+        files: ['consumer.ts'],
+      }),
+    );
+    try {
+      execFileSync(tsc, ['-p', join(consumer, 'tsconfig.json')], { cwd: root, stdio: 'pipe' });
+    } catch (err) {
+      assert.fail(
+        `the declarations do not type-check:\n${String((err as { stdout: unknown }).stdout)}`,
+      );
+    }
+  });
+
+  test('the tarball holds dist/src, README, LICENSE: no source maps pointing at unshipped src', () => {
+    const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
       cwd: root,
-      stdio: 'pipe',
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
+    const files = (JSON.parse(out) as { files: { path: string }[] }[])[0]!.files.map((f) => f.path);
+    assert.deepEqual(files.filter((f) => !f.startsWith('dist/src/')).sort(), [
+      'LICENSE',
+      'README.md',
+      'package.json',
+    ]);
+    assert.deepEqual(
+      files.filter((f) => f.endsWith('.map')),
+      [],
+    );
+    assert.ok(files.includes('dist/src/cli/http-sentinel.js'));
+    for (const file of files.filter((f) => f.endsWith('.js'))) {
+      const text = readFileSync(join(root, file), 'utf8');
+      assert.doesNotMatch(text, /sourceMappingURL/, file);
+    }
   });
 
   test('every entry point of the exports map resolves, with its declarations', () => {
-    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
-      exports: Record<string, { types: string; default: string } | string>;
-    };
-    for (const [name, target] of Object.entries(pkg.exports)) {
+    for (const [name, target] of Object.entries(manifest().exports)) {
       if (typeof target === 'string') continue;
       assert.ok(existsSync(join(root, target.default)), `${name}: ${target.default}`);
       assert.ok(existsSync(join(root, target.types)), `${name}: ${target.types}`);
@@ -73,6 +161,25 @@ describe('package exports', () => {
     assert.equal(typeof retry.CircuitBreaker, 'function');
     assert.equal(typeof retry.RetryBudget, 'function');
     assert.equal(new retry.RetryEngine({ jitter: 'none' }).calculateDelay(1), 200);
+  });
+
+  test("'http-sentinel/testing' serves real requests to the built client", async () => {
+    const testing = await load('http-sentinel/testing');
+    const main = await load('http-sentinel');
+    assert.equal(typeof testing.ManualClock, 'function');
+    assert.equal(main.ManualClock, testing.ManualClock, 'the root entry keeps the same class');
+    const server = await testing.startTestServer();
+    const client = new main.HttpClient({ baseUrl: server.url, retry: { initialDelayMs: 1 } });
+    try {
+      server.route('GET', '/flaky').sequence([503, 503, 'ok']);
+      const res = await client.get('/flaky');
+      assert.equal(res.text(), 'ok');
+      assert.equal(res.attempts, 3);
+      assert.equal(server.requests.length, 3);
+    } finally {
+      await client.close();
+      await server.close();
+    }
   });
 
   test('errors from two copies are recognised by isSentinelError, not instanceof alone', async () => {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `sentinel` command (package.json `bin`). All the work is in `run.ts`; this file
+ * The `http-sentinel` command (package.json `bin`). All the work is in `run.ts`; this file
  * only hands it the process and sets the exit code, so pending output still flushes.
  */
 import { run } from './run.js';
