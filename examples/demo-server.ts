@@ -62,7 +62,7 @@ export async function startDemoServer(): Promise<DemoServer> {
           if (deadRecovered) {
             res.end('back');
           } else {
-            res.statusCode = 500;
+            res.statusCode = 503;
             res.end('down');
           }
           return;

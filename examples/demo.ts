@@ -73,7 +73,9 @@ export async function main(): Promise<void> {
     const post = await client.post('/flaky', {}, 'x');
     line('POST /flaky', `${post.status} after ${post.attempts} attempt: POST is not retried`);
 
-    console.log('\nCircuit breaker (opens after 3 consecutive failures, probes after 500 ms)');
+    console.log(
+      '\nCircuit breaker (opens after 3 calls in a row answered 503, probes after 500 ms)',
+    );
     const guarded = new HttpClient({
       baseUrl: server.url,
       retry: false,

@@ -24,6 +24,8 @@ export const ADVICE: Readonly<Record<SentinelErrorCode, string>> = {
   SENTINEL_BODY_TOO_LARGE: 'raise maxBodySize for this call, or read the body with client.stream()',
   SENTINEL_INVALID_REQUEST: 'a bug in the caller (URL, header, option): fix the input, never retry',
   SENTINEL_ABORTED: 'we cancelled it ourselves: not a failure of the host, do not alert',
+  SENTINEL_REQUEST_BODY:
+    'our own body source failed (a file, a generator): fix it; the host is not blamed, nothing is retried',
   SENTINEL_CIRCUIT_OPEN:
     'nothing was sent, the host is failing: fail fast or use a fallback, try again after `retryAfterMs`',
   SENTINEL_HTTP_STATUS: 'the server answered: read `status` and `response` (4xx: fix the request)',
@@ -110,6 +112,14 @@ export async function main(options: { baseUrl?: string } = {}): Promise<void> {
     setTimeout(() => controller.abort(new Error('user left')), 50);
     await provoke('SENTINEL_ABORTED', 'signal aborted after 50 ms', () =>
       client.get('/slow?ms=1000', undefined, { signal: controller.signal }),
+    );
+
+    async function* upload(): AsyncGenerator<Uint8Array> {
+      yield Buffer.from('first part');
+      throw new Error('disk read failed');
+    }
+    await provoke('SENTINEL_REQUEST_BODY', 'upload whose source fails', () =>
+      client.post('/echo', { 'content-type': 'text/plain' }, upload()),
     );
 
     {

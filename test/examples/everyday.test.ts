@@ -89,12 +89,14 @@ describe('examples: the existing demos', () => {
     assert.match(out, /server saw +4 requests to \/dead for 6 calls/);
   });
 
-  it('retry-demo.ts prints its timeline: backoff, Retry-After, throttle, breaker, budget', async () => {
+  it('retry-demo.ts prints its timeline: backoff, Retry-After, breaker, budget', async () => {
     const out = await run(() => retryDemo());
     assert.match(out, /=> 200 after 3 attempts/);
     assert.match(out, /retry after 1000 ms \(server asked for 1000 ms\)/);
-    assert.match(out, /retry refused by the throttle/);
-    assert.match(out, /call 4: CircuitOpenError, nothing sent/);
+    // Each outage call is retried and counts once: the breaker opens after the second.
+    assert.match(out, /call 2: 503 after 4 attempts/);
+    assert.match(out, /call 3: CircuitOpenError, nothing sent/);
+    assert.match(out, /server saw 8 requests for 4 calls/);
     assert.match(out, /closed -> open/);
     assert.match(out, /half-open -> closed/);
     const requests = firstNumber(out, /1000 calls -> (\d+) requests/);
@@ -175,6 +177,7 @@ describe('examples: everyday patterns', () => {
     for (const advice of Object.values(ADVICE)) assert.ok(out.includes(advice));
     assert.match(out, /TimeoutError +SENTINEL_TIMEOUT .*phase=total/);
     assert.match(out, /TimeoutError +SENTINEL_TIMEOUT .*phase=acquire/);
+    assert.match(out, /RequestBodyError +SENTINEL_REQUEST_BODY .*attempts=1/);
     assert.match(out, /ConnectionError .*errno=ECONNREFUSED attempts=3/);
     assert.match(out, /BodyTooLargeError .*limit=65536/);
     assert.match(out, /InvalidRequestError .*attempts=0/);
