@@ -22,6 +22,8 @@ export {
   type HostStats,
   type PoolConfig,
   type PoolStats,
+  type ProxyOption,
+  type ProxyTable,
   type Strategy,
   Upstream,
   type UpstreamOptions,

@@ -201,6 +201,7 @@ export class HttpClient {
       baseUrl,
       headers,
       pool,
+      proxy,
       retry,
       circuitBreaker,
       retryBudget,
@@ -232,6 +233,9 @@ export class HttpClient {
     this.#resilience = new Resilience(options, this.#clock, this.#events);
     const definitions = checkUpstreams(upstreams);
     if (pool instanceof ConnectionPool) {
+      if (proxy !== undefined) {
+        throw new InvalidRequestError('a shared pool takes its proxy in its own config');
+      }
       for (const { name } of definitions) {
         if (pool.upstream(name) !== undefined) {
           throw new InvalidRequestError(`the shared pool already has an upstream ${name}`);
@@ -244,6 +248,7 @@ export class HttpClient {
       this.pool = new ConnectionPool({
         connectTimeoutMs: this.#defaults.connectTimeout,
         ...(clock === undefined ? {} : { clock }),
+        ...(proxy === undefined ? {} : { proxy }),
         ...(pool ?? {}),
       });
       this.#ownsPool = true;
