@@ -24,6 +24,7 @@ export {
   type PoolStats,
   type ProxyOption,
   type ProxyTable,
+  proxyTableFromEnv,
   type Strategy,
   Upstream,
   type UpstreamOptions,

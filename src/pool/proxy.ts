@@ -73,9 +73,17 @@ function variable(env: Readonly<Record<string, string | undefined>>, name: strin
 }
 
 /**
- * The {@link ProxyTable} the environment describes. As in curl, Go and Python, a target
- * scheme without its own variable falls back to `ALL_PROXY`, not to the other scheme's
- * proxy (undici's `EnvHttpProxyAgent` sends `https:` through `HTTP_PROXY` too).
+ * The {@link ProxyTable} an environment describes: what `proxy: 'env'` reads from
+ * `process.env`, for callers that hold their environment elsewhere. As in curl, Go and
+ * Python, a target scheme without its own variable falls back to `ALL_PROXY`, not to
+ * the other scheme's proxy (undici's `EnvHttpProxyAgent` sends `https:` through
+ * `HTTP_PROXY` too).
+ *
+ * @example
+ * ```ts
+ * proxyTableFromEnv({ https_proxy: 'http://proxy:3128', NO_PROXY: '.internal' });
+ * // { httpProxy: undefined, httpsProxy: 'http://proxy:3128', noProxy: '.internal' }
+ * ```
  */
 export function proxyTableFromEnv(env: Readonly<Record<string, string | undefined>>): ProxyTable {
   const all = variable(env, 'all_proxy');
@@ -148,17 +156,17 @@ export function parseProxyUrl(value: string | URL, name: string): ProxyEndpoint 
     } catch {
       // Without the cause: it quotes the input, credentials and all.
       throw new InvalidRequestError(
-        `invalid ${name} URL ${JSON.stringify(redactInvalidUrl(text))}`,
+        `${name} is not a valid URL: ${JSON.stringify(redactInvalidUrl(text))}`,
       );
     }
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new InvalidRequestError(
-      `unsupported ${name} scheme ${url.protocol} (http: and https: proxies are supported)`,
+      `${name} has an unsupported scheme ${url.protocol} (http: and https: proxies are supported)`,
     );
   }
   if (url.hostname === '') {
-    throw new InvalidRequestError(`${name} URL has no host`);
+    throw new InvalidRequestError(`${name} has no host`);
   }
   const tls = url.protocol === 'https:';
   const port = url.port === '' ? (tls ? 443 : 80) : Number(url.port);
@@ -168,7 +176,7 @@ export function parseProxyUrl(value: string | URL, name: string): ProxyEndpoint 
     try {
       credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
     } catch {
-      throw new InvalidRequestError(`${name} URL has badly escaped credentials`);
+      throw new InvalidRequestError(`${name} has badly escaped credentials`);
     }
     authorization = `Basic ${Buffer.from(credentials).toString('base64')}`;
   }
