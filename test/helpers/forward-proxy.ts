@@ -4,6 +4,7 @@
  * what it received and can ask for credentials or refuse tunnels.
  */
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import net from 'node:net';
 
@@ -30,6 +31,8 @@ export interface ForwardProxyOptions {
   authorization?: string;
   /** Status to answer every CONNECT with instead of opening the tunnel. */
   refuseConnect?: number;
+  /** Key and certificate: the proxy speaks TLS itself (an `https:` proxy URL). */
+  tls?: { key: string; cert: string };
 }
 
 /** `Basic` credentials as a proxy URL's userinfo turns into them. */
@@ -49,7 +52,7 @@ export function startForwardProxy(options: ForwardProxyOptions = {}): Promise<Fo
   const authorized = (headers: http.IncomingHttpHeaders): boolean =>
     options.authorization === undefined || headers['proxy-authorization'] === options.authorization;
 
-  const server = http.createServer((req, res) => {
+  const handler: http.RequestListener = (req, res) => {
     seen.push({ method: req.method ?? '', target: req.url ?? '', headers: req.headers });
     if (!authorized(req.headers)) {
       res.writeHead(407, { 'proxy-authenticate': 'Basic realm="test"' }).end();
@@ -82,7 +85,11 @@ export function startForwardProxy(options: ForwardProxyOptions = {}): Promise<Fo
     upstream.on('socket', keep);
     upstream.on('error', () => res.destroy());
     req.pipe(upstream);
-  });
+  };
+  const server =
+    options.tls === undefined
+      ? http.createServer(handler)
+      : https.createServer(options.tls, handler);
 
   server.on('connect', (req: http.IncomingMessage, client: Socket, head: Buffer) => {
     keep(client);
@@ -110,13 +117,14 @@ export function startForwardProxy(options: ForwardProxyOptions = {}): Promise<Fo
     client.on('close', () => upstream.destroy());
   });
   server.on('connection', keep);
+  if (options.tls !== undefined) server.on('secureConnection', keep);
 
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const port = (server.address() as AddressInfo).port;
       resolve({
-        url: `http://127.0.0.1:${port}`,
+        url: `${options.tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`,
         port,
         seen,
         get openSockets() {

@@ -5,7 +5,13 @@ import type { ConnectionError, InvalidRequestError } from '../../src/core/errors
 import { ConnectionPool } from '../../src/pool/index.js';
 import { rejectsWith, resources, waitForResources } from '../helpers/client-helpers.js';
 import { basic, type ForwardProxy, startForwardProxy } from '../helpers/forward-proxy.js';
-import { closedPort, startServer, startTlsServer, type TestServer } from '../helpers/server.js';
+import {
+  closedPort,
+  selfSignedCertificate,
+  startServer,
+  startTlsServer,
+  type TestServer,
+} from '../helpers/server.js';
 
 interface Seen {
   url: string;
@@ -221,6 +227,38 @@ describe('pool through a forward proxy', () => {
       p.release(conn);
     }
     assert.equal(proxy.seen.length, 0);
+    assert.equal(seenByTargets.length, 2);
+  });
+
+  test('an https: proxy URL means TLS to the proxy too, verified by the same tls options', async () => {
+    const secureProxy = await startForwardProxy({ tls: selfSignedCertificate() });
+    try {
+      const p = usePool({ proxy: secureProxy.url, tls: { ca: secureTarget.cert } });
+      for (const origin of [
+        `http://127.0.0.1:${target.port}`,
+        `https://127.0.0.1:${secureTarget.port}`,
+      ]) {
+        const conn = await p.acquire(origin);
+        assert.equal((await conn.request('GET', '/via-tls')).text(), 'ok');
+        p.release(conn);
+      }
+      assert.deepEqual(
+        secureProxy.seen.map((s) => s.method),
+        ['GET', 'CONNECT'],
+      );
+      await p.close();
+      // An untrusted proxy certificate fails the connection.
+      const untrusting = usePool({ proxy: secureProxy.url });
+      const conn = await untrusting.acquire(`http://127.0.0.1:${target.port}`);
+      const err = await rejectsWith<ConnectionError>(
+        conn.request('GET', '/'),
+        'SENTINEL_CONNECTION',
+      );
+      assert.match(err.message, /proxy https:\/\/127\.0\.0\.1:\d+: self.signed/);
+      untrusting.release(conn);
+    } finally {
+      await secureProxy.close();
+    }
     assert.equal(seenByTargets.length, 2);
   });
 
