@@ -17,6 +17,8 @@ import {
   type ClientOptions,
   HttpClient,
   isSentinelError,
+  type ProxyTable,
+  proxyTableFromEnv,
   redactUrl,
   type StreamingResponse,
   TimeoutError,
@@ -53,7 +55,7 @@ export interface RunIO {
   stdout: Writable;
   stderr: Writable;
   stdin: Readable;
-  /** Read for proxy variables only, to say under `-v` that they are not used. */
+  /** Read for proxy variables only (`http_proxy`, `https_proxy`, `all_proxy`, `no_proxy`). */
   env: Record<string, string | undefined>;
 }
 
@@ -176,7 +178,10 @@ export function requestHeaders(command: RequestCommand): [string, string][] {
  * (the throttle stops retries after the fourth failure in a row). Nothing caps the body
  * size: it is streamed, not buffered.
  */
-export function clientOptions(command: RequestCommand): ClientOptions {
+export function clientOptions(
+  command: RequestCommand,
+  env: Record<string, string | undefined> = {},
+): ClientOptions {
   const options: ClientOptions = {
     circuitBreaker: false,
     retryBudget: false,
@@ -190,10 +195,11 @@ export function clientOptions(command: RequestCommand): ClientOptions {
   }
   if (command.timeoutMs !== undefined) options.timeout = command.timeoutMs;
   if (command.maxRedirects !== undefined) options.maxRedirects = command.maxRedirects;
+  // The environment as curl reads it; a bad proxy URL there is a usage error.
+  const proxy = proxyTableFromEnv(env);
+  if (proxy.httpProxy !== undefined || proxy.httpsProxy !== undefined) options.proxy = proxy;
   return options;
 }
-
-const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'ALL_PROXY'];
 
 async function request(command: RequestCommand, io: RunIO, stderr: Sink): Promise<number> {
   const verbose = command.verbose;
@@ -202,7 +208,8 @@ async function request(command: RequestCommand, io: RunIO, stderr: Sink): Promis
 
   const body = command.body === undefined ? undefined : await readBody(command.body, io);
   const headers = requestHeaders(command);
-  const client = new HttpClient(clientOptions(command));
+  const options = clientOptions(command, io.env);
+  const client = new HttpClient(options);
   const unsubscribe = verbose
     ? client.onEvent((event) => {
         // Synchronous listener; the write is queued on stderr in order.
@@ -217,11 +224,14 @@ async function request(command: RequestCommand, io: RunIO, stderr: Sink): Promis
   let file: Writable | undefined;
   const started = performance.now();
   try {
-    for (const name of PROXY_VARIABLES) {
-      if (io.env[name]) {
-        await trace(`* ${name} is set, but ${PROGRAM} does not use proxies: connecting directly`);
-        break;
-      }
+    const proxy = options.proxy as ProxyTable | undefined;
+    if (proxy !== undefined) {
+      const { httpProxy, httpsProxy, noProxy } = proxy;
+      const shown = (value: unknown): string => (value ? redactUrl(String(value)) : 'none');
+      await trace(
+        `* proxies from the environment: http ${shown(httpProxy)}, https ${shown(httpsProxy)}` +
+          (noProxy ? `, not for ${noProxy}` : ''),
+      );
     }
     await trace(`* ${command.method} ${redactUrl(command.url)}`);
     for (const [name, value] of headers) await trace(`> ${name}: ${value}`);

@@ -88,6 +88,7 @@ export class HttpClient {
       baseUrl,
       headers,
       pool,
+      proxy,
       retry,
       circuitBreaker,
       retryBudget,
@@ -128,6 +129,9 @@ export class HttpClient {
       this.#engine = this.#resilience.engine;
       const definitions = checkUpstreams(upstreams);
       if (pool instanceof ConnectionPool) {
+        if (proxy !== undefined) {
+          throw new InvalidRequestError('a shared pool takes its proxy in its own config');
+        }
         for (const { name } of definitions) {
           if (pool.upstream(name) !== undefined) {
             throw new InvalidRequestError(`the shared pool already has an upstream ${name}`);
@@ -140,6 +144,7 @@ export class HttpClient {
         this.pool = new ConnectionPool({
           connectTimeoutMs: defaults.connectTimeout,
           ...(clock === undefined ? {} : { clock }),
+          ...(proxy === undefined ? {} : { proxy }),
           ...(pool ?? {}),
         });
         this.#ownsPool = true;

@@ -6,7 +6,13 @@ import type { Clock } from '../core/clock.js';
 import { InvalidRequestError, isSentinelError } from '../core/errors.js';
 import type { HeadersInit } from '../core/headers.js';
 import { timeout as checkTimeout, integer, nonNegative } from '../core/validate.js';
-import type { BackendSpec, ConnectionPool, PoolConfig, UpstreamOptions } from '../pool/index.js';
+import type {
+  BackendSpec,
+  ConnectionPool,
+  PoolConfig,
+  ProxyOption,
+  UpstreamOptions,
+} from '../pool/index.js';
 import { checkUpstream } from '../pool/upstream-registry.js';
 import type {
   CircuitBreakerConfig,
@@ -132,6 +138,21 @@ export interface ClientOptions
   redirectStripHeaders?: readonly string[];
   /** A pool to share, or options for the client's own. */
   pool?: ConnectionPool | Partial<PoolConfig>;
+  /**
+   * A forward proxy for the client's own pool (`PoolConfig.proxy`): a URL such as
+   * `http://user:pass@proxy:3128`, `'env'` for `http_proxy`/`https_proxy`/`all_proxy`/
+   * `no_proxy` (lower case first, as curl reads them), or
+   * `{ httpProxy, httpsProxy, noProxy }`. `http:` requests go to the proxy in absolute
+   * form, `https:` ones through a `CONNECT` tunnel with TLS to the target; credentials
+   * go to the proxy only. A shared `pool` takes its proxy in its own config.
+   * @default undefined (direct connections)
+   * @example
+   * ```ts
+   * new HttpClient({ proxy: 'env' });
+   * new HttpClient({ proxy: { httpsProxy: 'http://proxy:3128', noProxy: 'localhost,.internal' } });
+   * ```
+   */
+  proxy?: ProxyOption;
   /** Retry settings, an engine to share, or `false` for none. @default 3 attempts */
   retry?: Partial<RetryConfig> | RetryEngine | false;
   /** Per-host circuit breaker settings, or `false` for none. @default on */

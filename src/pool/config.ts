@@ -7,6 +7,7 @@ import type { Clock } from '../core/clock.js';
 import { systemClock } from '../core/clock.js';
 import { InvalidRequestError } from '../core/errors.js';
 import { integer, MAX_TIMER_MS, nonNegative, timeout } from '../core/validate.js';
+import { type ProxyOption, resolveProxy } from './proxy.js';
 
 /** Options of a {@link ConnectionPool}. All optional; defaults in {@link DEFAULT_POOL_CONFIG}. */
 export interface PoolConfig {
@@ -54,6 +55,22 @@ export interface PoolConfig {
    * verified unless `rejectUnauthorized: false` is given here.
    */
   tls: TlsOptions | undefined;
+  /**
+   * A forward proxy for new connections: a URL (`http://user:pass@proxy:3128`; `https:`
+   * for TLS to the proxy), `'env'` for `http_proxy`/`https_proxy`/`all_proxy`/`no_proxy`
+   * (lower case wins over upper case, read once, when the pool is made), or
+   * `{ httpProxy, httpsProxy, noProxy }`. `http:` targets go through it in absolute form,
+   * `https:` targets through a `CONNECT` tunnel with TLS to the target (verified with
+   * `tls`). Credentials in the URL go to the proxy only, as `Proxy-Authorization`.
+   * Limits, statistics and connections stay per target host.
+   * @default undefined (direct connections)
+   * @example
+   * ```ts
+   * new ConnectionPool({ proxy: 'http://user:secret@proxy.internal:3128' });
+   * new ConnectionPool({ proxy: { httpsProxy: 'http://proxy:3128', noProxy: '.internal,10.0.0.0/8' } });
+   * ```
+   */
+  proxy: ProxyOption | undefined;
   /** Source of time; tests pass a fake one. @default systemClock */
   clock: Clock;
 }
@@ -68,6 +85,7 @@ export const DEFAULT_POOL_CONFIG: Readonly<PoolConfig> = Object.freeze({
   maxConnectionLifetimeMs: 300_000,
   connectTimeoutMs: 10_000,
   tls: undefined,
+  proxy: undefined,
   clock: systemClock,
 });
 
@@ -91,6 +109,8 @@ export function normalizePoolConfig(user: Partial<PoolConfig> = {}): Readonly<Po
   timeout('idleTimeoutMs', config.idleTimeoutMs);
   timeout('maxConnectionLifetimeMs', config.maxConnectionLifetimeMs);
   timeout('connectTimeoutMs', config.connectTimeoutMs);
+  // Checked here so a bad URL fails at construction; the pool resolves it for use.
+  if (config.proxy !== undefined) resolveProxy(config.proxy);
   if (config.maxIdleConnections > config.maxConnections) {
     config.maxIdleConnections = config.maxConnections;
   }

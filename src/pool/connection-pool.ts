@@ -14,6 +14,8 @@ import { normalizePoolConfig, type PoolConfig, waitTime } from './config.js';
 import { Connection, type ConnectionObserver, Place } from './connection.js';
 import { type HostStats, HostStatsRecorder } from './host-stats.js';
 import { type Origin, otherSchemeOf, parseOrigin } from './origin.js';
+import { proxyFor, type ResolvedProxy, resolveProxy } from './proxy.js';
+import { ProxyConnector } from './proxy-connector.js';
 import type { BackendSpec, Upstream, UpstreamOptions, UpstreamStats } from './upstream/index.js';
 import { UpstreamRegistry } from './upstream-registry.js';
 
@@ -160,10 +162,13 @@ export class ConnectionPool {
   readonly #upstreams: UpstreamRegistry;
   /** Deadlines of `conn.request()` calls on this pool's connections. */
   readonly #deadlines: DeadlineQueue;
+  /** The `proxy` option, resolved once; undefined for direct connections. */
+  readonly #proxy: ResolvedProxy | undefined;
 
-  /** @throws {InvalidRequestError} when an option is out of range */
+  /** @throws {InvalidRequestError} when an option is out of range, or the proxy URL is bad */
   constructor(config: Partial<PoolConfig> = {}) {
     this.config = normalizePoolConfig(config);
+    this.#proxy = this.config.proxy === undefined ? undefined : resolveProxy(this.config.proxy);
     this.#sweepMs = Math.max(1, Math.min(1000, this.config.idleTimeoutMs / 2));
     const port: PoolPort = {
       upstreamFor: (origin) => this.#upstreamFor(origin),
@@ -450,6 +455,7 @@ export class ConnectionPool {
     if (this.#total >= this.config.maxTotalConnections && !this.#closeIdleElsewhere()) {
       return undefined;
     }
+    const proxy = this.#proxy === undefined ? undefined : proxyFor(this.#proxy, entry.origin);
     const conn = new Connection(
       entry.origin,
       this.#clientOptionsFor(connectTimeoutMs),
@@ -458,6 +464,9 @@ export class ConnectionPool {
       entry.stats,
       this.#observer,
       this.#deadlines,
+      proxy === undefined
+        ? undefined
+        : new ProxyConnector(proxy, entry.origin, this.config.tls, connectTimeoutMs),
     );
     conn.place = Place.Active;
     this.#active.add(conn);

@@ -21,6 +21,7 @@ import { timeout as checkTimeout, nonNegative } from '../core/validate.js';
 import { Exchange, type ExchangeRequest, type WireBody } from './exchange.js';
 import type { HostStatsRecorder } from './host-stats.js';
 import type { Origin } from './origin.js';
+import type { ProxyConnector } from './proxy-connector.js';
 
 /** What the pool needs to hear from its connections. */
 export interface ConnectionObserver {
@@ -102,6 +103,8 @@ export class Connection {
   #exchange: Exchange | undefined;
   /** Our own handshake deadline, armed while a request waits for the socket. */
   #connectTimer: TimerHandle | undefined;
+  /** The forward proxy this connection goes through, if any. */
+  readonly #proxy: ProxyConnector | undefined;
 
   /** @internal Created by the pool. */
   constructor(
@@ -112,15 +115,19 @@ export class Connection {
     stats: HostStatsRecorder,
     observer: ConnectionObserver,
     deadlines: DeadlineQueue,
+    proxy?: ProxyConnector,
   ) {
     this.origin = origin;
+    this.#proxy = proxy;
     this.connectTimeoutMs = connectTimeoutMs;
     this.#clock = clock;
     this.#deadlines = deadlines;
     this.stats = stats;
     this.#observer = observer;
     this.createdAt = clock.now();
-    const connector = clientOptions.connect;
+    const connector = proxy?.connect ?? clientOptions.connect;
+    // Through a proxy too, undici's client is one to the target: its Host header and
+    // TLS are the target's, and the connector alone knows the way there.
     this.#client = new Client(
       origin.origin,
       typeof connector === 'function'
@@ -215,6 +222,7 @@ export class Connection {
 
   #markDead(): void {
     this.#clearConnectTimer();
+    this.#proxy?.cancel();
     if (!this.#alive) return;
     this.#alive = false;
     this.#observer.connectionClosed(this);
@@ -236,10 +244,15 @@ export class Connection {
       this.#clearConnectTimer();
       this.#connectTimer = unrefTimer(this.#clock, this.#onConnectTimeout, this.connectTimeoutMs);
     }
+    const proxy = this.#proxy;
     const opts: Dispatcher.DispatchOptions = {
       method: request.method as Dispatcher.HttpMethod,
-      path: request.path,
-      headers: request.headers,
+      path:
+        proxy?.absolutePrefix === undefined ? request.path : proxy.absolutePrefix + request.path,
+      headers:
+        proxy === undefined || proxy.requestHeaders.length === 0
+          ? request.headers
+          : [...(request.headers ?? []), ...proxy.requestHeaders],
       body: request.body as Dispatcher.DispatchOptions['body'],
       headersTimeout: request.idleTimeoutMs,
       bodyTimeout: request.idleTimeoutMs,

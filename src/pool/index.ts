@@ -8,6 +8,7 @@ export {
 export { type AcquireOptions, ConnectionPool, type PoolStats } from './connection-pool.js';
 export type { HostHealthState, HostStats } from './host-stats.js';
 export { type Origin, parseOrigin } from './origin.js';
+export { type ProxyOption, type ProxyTable, proxyTableFromEnv } from './proxy.js';
 export {
   Backend,
   type BackendSpec,

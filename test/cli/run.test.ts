@@ -382,12 +382,17 @@ describe('retries and -v', () => {
     assert.equal((hits.get('/down') ?? 0) - before, 1);
   });
 
-  test('-v says when a proxy variable is set but not used', async () => {
+  test('-v shows the proxies from the environment, credentials redacted', async () => {
+    // An https proxy does not apply to this http URL: the request goes direct.
     const r = await sentinel(['get', route('/echo'), '-v'], {
-      env: { HTTPS_PROXY: 'http://proxy:3128' },
+      env: { HTTPS_PROXY: 'http://user:hunter2@proxy.invalid:3128', no_proxy: '.internal' },
     });
     assert.equal(r.code, 0);
-    assert.match(r.err, /^\* HTTPS_PROXY is set, but http-sentinel does not use proxies/);
+    assert.match(
+      r.err,
+      /^\* proxies from the environment: http none, https http:\/\/\*\*\*@proxy\.invalid:3128, not for \.internal\n/,
+    );
+    assert.doesNotMatch(r.err, /hunter2/);
   });
 
   test('-v lists the request headers it adds', async () => {
