@@ -89,7 +89,7 @@ export interface RequestOptions {
    * Hedged requests ("The Tail at Scale"; Envoy's hedge policy), or `false` for none: an
    * idempotent request (or one with an `idempotencyKey`) with no response after `delayMs`
    * is sent again on another connection (another backend for an upstream), up to
-   * `maxHedges` times; the first complete response below 500 wins and the others are
+   * `maxHedges` times (default 2); the first complete response below 500 wins and the others are
    * cancelled. A hedge is sent only when a connection is free at once, and draws on the
    * retry budget. Off by default.
    */
@@ -192,7 +192,11 @@ export interface ClientOptions
 export interface HedgeOptions {
   /** Ms without a response before a hedge is sent; each further hedge waits as long again. */
   delayMs: number;
-  /** Hedges per attempt at most. @default 1 */
+  /**
+   * Hedges per attempt at most. Two: a hedge is itself slow as often as the first request
+   * was, and a second one takes the chance of a slow answer from p × p to p × p × p.
+   * @default 2
+   */
   maxHedges?: number;
 }
 
@@ -299,7 +303,7 @@ function checkHedge(hedge: unknown): Readonly<Required<HedgeOptions>> {
   if (typeof hedge !== 'object' || hedge === null) {
     throw new InvalidRequestError('hedge must be { delayMs, maxHedges? } or false');
   }
-  const { delayMs, maxHedges = 1, ...rest } = hedge as Partial<HedgeOptions>;
+  const { delayMs, maxHedges = 2, ...rest } = hedge as Partial<HedgeOptions>;
   for (const key of Object.keys(rest)) {
     throw new InvalidRequestError(`unknown hedge option ${JSON.stringify(key)}`);
   }

@@ -141,7 +141,8 @@ describe('hedged requests', () => {
     const server = await fx.server((_req, res) => void held.push(res));
     const client = fx.client({ hedge: { delayMs: 10 }, timeout: 100, retry: false });
     const err = await rejectsWith(client.get(server.url), 'SENTINEL_TIMEOUT');
-    assert.equal(err.attempts, 2);
+    assert.equal(err.attempts, 3, 'the first request and two hedges (the default)');
+    assert.equal(held.length, 3);
     await waitFor(() => client.pool.stats().totals.active === 0, 'connections released');
   });
 
