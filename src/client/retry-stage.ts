@@ -74,7 +74,16 @@ export class RetryStage {
         if (opts.hedge !== undefined && hedgeable(sent) && att.exchange !== undefined) {
           att = await this.#hedged(call, sent, opts, stream, att, opts.hedge);
         } else {
-          await this.#complete(call, sent, opts, stream, att);
+          // Inline rather than #complete: the common case awaits its exchange and nothing else.
+          if (att.exchange !== undefined) {
+            try {
+              att.result = await att.exchange.promise;
+            } catch (err) {
+              await exchanger.send(call, sent, opts, stream, att, err as never);
+            }
+          } else if (att.error === undefined) {
+            await exchanger.send(call, sent, opts, stream, att, undefined);
+          }
           exchanger.end(call, sent, stream, att);
         }
       }
