@@ -5,13 +5,16 @@ export type {
   RetryEvent,
   RetryRefusedEvent,
 } from './events.js';
+export type { AnyResponse, HookRequest, Hooks, RetryHookContext } from './hooks.js';
 export { type ClientStats, HttpClient, type RequestInit } from './http-client.js';
 export {
   type ClientOptions,
   type ClientUpstreamOptions,
   DEFAULT_REQUEST_OPTIONS,
+  type HedgeOptions,
   type RequestOptions,
 } from './options.js';
+export type { SearchParamsInit } from './prepare.js';
 export { CREDENTIAL_HEADERS, DEFAULT_REDIRECT_STRIP_HEADERS } from './redirect.js';
 export type { HostResilienceStats, RetryStats } from './resilience.js';
 export {

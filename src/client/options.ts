@@ -22,6 +22,7 @@ import type {
   RetryEngine,
 } from '../retry/index.js';
 import type { Hooks } from './hooks.js';
+import type { SearchParamsInit } from './prepare.js';
 
 /** Options of one request; each can also be set as a client default. */
 export interface RequestOptions {
@@ -86,6 +87,11 @@ export interface RequestOptions {
    */
   hooks?: Hooks;
   /**
+   * Query parameters appended to the URL's own (an object, whose `undefined` values are
+   * left out; a `URLSearchParams`; or a string), as got and ky take them. Per request only.
+   */
+  searchParams?: SearchParamsInit;
+  /**
    * Hedged requests ("The Tail at Scale"; Envoy's hedge policy), or `false` for none: an
    * idempotent request (or one with an `idempotencyKey`) with no response after `delayMs`
    * is sent again on another connection (another backend for an upstream), up to
@@ -117,7 +123,7 @@ export interface ClientUpstreamOptions extends Partial<UpstreamOptions> {
 
 /** Options of a {@link HttpClient}. */
 export interface ClientOptions
-  extends Omit<RequestOptions, 'signal' | 'idempotencyKey' | 'retry' | 'json'> {
+  extends Omit<RequestOptions, 'signal' | 'idempotencyKey' | 'retry' | 'json' | 'searchParams'> {
   /** Relative request URLs are resolved against it. */
   baseUrl?: string | URL;
   /** Sent with every request; a request's own headers override by name. */

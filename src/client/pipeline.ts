@@ -150,6 +150,7 @@ export class Pipeline {
         body,
         json,
         options?.idempotencyKey,
+        options?.searchParams,
       );
       if (request instanceof Promise) request = await request;
       // Before the call exists, so an aborted call touches neither pool nor host state.

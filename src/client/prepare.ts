@@ -152,6 +152,48 @@ export function targetOf(url: URL): RequestTarget {
   return Object.freeze({ href, path: pathOf(url), origin: parseOrigin(url), authorization });
 }
 
+/** Query parameters a request adds to its URL: an object, a `URLSearchParams` or a string. */
+export type SearchParamsInit =
+  | Readonly<Record<string, string | number | boolean | undefined>>
+  | URLSearchParams
+  | string;
+
+/**
+ * `target` with `params` appended to its query (merged: the URL's own parameters stay,
+ * as got does). An object's `undefined` values are left out.
+ *
+ * @throws {InvalidRequestError} a shape or value that is not a query parameter
+ */
+export function withSearchParams(target: RequestTarget, params: unknown): RequestTarget {
+  const extra = searchParamsOf(params);
+  if (extra.size === 0) return target;
+  const url = new URL(target.href);
+  for (const [name, value] of extra) url.searchParams.append(name, value);
+  const next = targetOf(url);
+  return target.authorization === undefined
+    ? next
+    : Object.freeze({ ...next, authorization: target.authorization });
+}
+
+function searchParamsOf(value: unknown): URLSearchParams {
+  if (typeof value === 'string') return new URLSearchParams(value);
+  if (value instanceof URLSearchParams) return value;
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    const out = new URLSearchParams();
+    for (const [name, v] of Object.entries(value)) {
+      if (v === undefined) continue;
+      if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
+        throw new InvalidRequestError(
+          `searchParams.${name} must be a string, number or boolean, got ${typeof v}`,
+        );
+      }
+      out.append(name, String(v));
+    }
+    return out;
+  }
+  throw new InvalidRequestError('searchParams must be an object, a URLSearchParams or a string');
+}
+
 const TARGET_CACHE_LIMIT = 1024;
 /** URLs longer than this are parsed on every request rather than kept. */
 const MAX_CACHED_URL_LENGTH = 2048;
@@ -248,9 +290,11 @@ export function prepareRequest(
   body: BodyInit | undefined,
   json: unknown,
   idempotencyKey: string | true | undefined,
+  searchParams?: unknown,
 ): PreparedRequest | Promise<PreparedRequest> {
   const m = checkMethod(method);
-  const target = targets.resolve(url);
+  let target = targets.resolve(url);
+  if (searchParams !== undefined) target = withSearchParams(target, searchParams);
   let list =
     headers === undefined
       ? defaults
