@@ -12,9 +12,11 @@ import {
   type HeadersInit,
   mergeHeaders,
   normalizeHeaders,
+  withoutHeaders,
 } from '../core/headers.js';
 import { redactInvalidUrl, redactUrl } from '../core/redact.js';
 import { type Origin, parseOrigin } from '../pool/origin.js';
+import { VERSION } from '../version.js';
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const DIGITS = /^\d+$/;
@@ -255,16 +257,27 @@ export class TargetCache {
   }
 }
 
+/** The `user-agent` sent unless the caller sets one (an empty value sends none). */
+export const USER_AGENT = `http-sentinel/${VERSION}`;
+
 /** The client's default headers, normalised once at construction. */
 export function defaultHeaderList(
   init: HeadersInit | undefined,
   acceptEncoding: string | undefined,
 ): HeaderList {
-  const list = checkFramingHeaders(normalizeHeaders(init));
+  let list = checkFramingHeaders(normalizeHeaders(init));
   if (acceptEncoding !== undefined && findHeader(list, 'accept-encoding') === -1) {
     list.push('accept-encoding', acceptEncoding);
   }
+  if (findHeader(list, 'user-agent') === -1) list.push('user-agent', USER_AGENT);
+  else list = withoutEmptyUserAgent(list);
   return list;
+}
+
+/** A `user-agent` set to the empty string means "send none", as with curl's `-A ''`. */
+function withoutEmptyUserAgent(list: HeaderList): HeaderList {
+  const at = findHeader(list, 'user-agent');
+  return at !== -1 && list[at + 1] === '' ? withoutHeaders(list, ['user-agent']) : list;
 }
 
 /** A request ready for its first attempt. */
@@ -298,7 +311,9 @@ export function prepareRequest(
   let list =
     headers === undefined
       ? defaults
-      : mergeHeaders(defaults, checkFramingHeaders(normalizeHeaders(headers)));
+      : withoutEmptyUserAgent(
+          mergeHeaders(defaults, checkFramingHeaders(normalizeHeaders(headers))),
+        );
   if (target.authorization !== undefined && findHeader(list, 'authorization') === -1) {
     list = mergeHeaders(list, ['authorization', target.authorization]);
   }
