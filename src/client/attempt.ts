@@ -3,8 +3,8 @@
  */
 import { ConnectionError, isSentinelError, type SentinelError } from '../core/errors.js';
 import type { Verdict } from '../core/outcome.js';
-import type { HostEntry } from '../pool/connection-pool.js';
 import type { Exchange, ExchangeResult } from '../pool/exchange.js';
+import type { HostEntry } from '../pool/host-table.js';
 import type { Backend, Connection, Origin, Upstream } from '../pool/index.js';
 import type { Call } from './call.js';
 import type { PreparedRequest } from './prepare.js';

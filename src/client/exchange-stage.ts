@@ -13,9 +13,9 @@
 import type { Clock } from '../core/clock.js';
 import { type SentinelError, TimeoutError } from '../core/errors.js';
 import { classify } from '../core/outcome.js';
-import { type PoolPort, portOf } from '../pool/connection-pool.js';
 import type { Exchange } from '../pool/exchange.js';
 import type { Backend, Connection, ConnectionPool } from '../pool/index.js';
+import { type PoolPort, portOf } from '../pool/pool-port.js';
 import { type Attempt, asSentinelError, idleTimeout, resendable } from './attempt.js';
 import type { Call } from './call.js';
 import type { EventHub } from './events.js';

@@ -5,18 +5,19 @@
  * limits and statistics are exact. Multi-backend upstreams are registered here too: a
  * host that is an upstream's name is resolved to one of its backends.
  */
-import { buildConnector, type Client } from 'undici';
 import { type TimerHandle, unrefTimer } from '../core/clock.js';
 import { DeadlineQueue } from '../core/deadlines.js';
 import { AbortError, PoolClosedError, TimeoutError } from '../core/errors.js';
 import { timeout as checkTimeout } from '../core/validate.js';
+import { ClientOptionsCache } from './client-options.js';
 import { normalizePoolConfig, type PoolConfig, waitTime } from './config.js';
 import { Connection, type ConnectionObserver, Place } from './connection.js';
-import { type HostStats, HostStatsRecorder } from './host-stats.js';
-import { type Origin, otherSchemeOf, parseOrigin } from './origin.js';
+import { type HostEntry, hostEntry, type PoolStats, poolStats, type Waiter } from './host-table.js';
+import { type Origin, parseOrigin } from './origin.js';
+import { type PoolPort, registerPort } from './pool-port.js';
 import { proxyFor, type ResolvedProxy, resolveProxy } from './proxy.js';
 import { ProxyConnector } from './proxy-connector.js';
-import type { BackendSpec, Upstream, UpstreamOptions, UpstreamStats } from './upstream/index.js';
+import type { BackendSpec, Upstream, UpstreamOptions } from './upstream/index.js';
 import { UpstreamRegistry } from './upstream-registry.js';
 
 /** Options of one `acquire` call. */
@@ -29,90 +30,6 @@ export interface AcquireOptions {
   connectTimeoutMs?: number;
   /** Open a new connection rather than reuse an idle one. */
   fresh?: boolean;
-}
-
-/** The figures of `pool.stats()`. */
-export interface PoolStats {
-  totals: {
-    /** Connections open (active + idle) across hosts. */
-    connections: number;
-    active: number;
-    idle: number;
-    pending: number;
-    requests: number;
-    inFlight: number;
-  };
-  hosts: Record<string, HostStats>;
-  /** Every upstream by name (`{}` when there are none). */
-  upstreams: Record<string, UpstreamStats>;
-}
-
-interface Waiter {
-  resolve(connection: Connection): void;
-  reject(error: Error): void;
-  timer: TimerHandle | undefined;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
-  connectTimeoutMs: number;
-  fresh: boolean;
-  /** Arrival order across all hosts, so room freed under the total limit goes to the oldest. */
-  seq: number;
-}
-
-/** @internal The pool's state for one origin. */
-export interface HostEntry {
-  readonly origin: Origin;
-  /**
-   * The key of this host in `stats().hosts`: `host:port`, or the full origin when the
-   * same `host:port` is already known under the other scheme.
-   */
-  readonly key: string;
-  readonly stats: HostStatsRecorder;
-  /** Idle connections, most recently used last (reuse is LIFO so the rest can expire). */
-  readonly idle: Connection[];
-  active: number;
-  readonly waiters: Waiter[];
-  lastUsed: number;
-}
-
-const MAX_QUIET_HOSTS = 1024;
-
-/**
- * @internal
- * The narrow way in for the HTTP client (and the pool's own upstream registry): the
- * client's hot path takes a connection without a promise when one is free, and hands
- * back its own clock readings. Not exported by the package: it is no part of the pool's
- * public API, which stays `acquire`/`release`.
- */
-export interface PoolPort {
-  /** The upstream a request to `origin` goes through, or undefined for a real host. */
-  upstreamFor(origin: Origin): Upstream | undefined;
-  /** The entry of `origin`, created on first use. */
-  host(origin: Origin): HostEntry;
-  /** A connection without waiting, or undefined when the caller must queue. */
-  tryTake(
-    entry: HostEntry,
-    connectTimeoutMs: number,
-    fresh: boolean,
-    now: number,
-  ): Connection | undefined;
-  /** Waits for a connection to `origin` (acquire() after parsing). */
-  acquireOrigin(
-    origin: Origin,
-    waitMs: number,
-    connectTimeoutMs: number,
-    fresh: boolean,
-    signal: AbortSignal | undefined,
-  ): Promise<Connection>;
-  /** `release` with the caller's reading of the pool's clock. */
-  releaseAt(connection: Connection, now: number): void;
-}
-
-const PORTS = new WeakMap<ConnectionPool, PoolPort>();
-
-/** @internal The port of `pool`. */
-export function portOf(pool: ConnectionPool): PoolPort {
-  return PORTS.get(pool)!;
 }
 
 /**
@@ -149,7 +66,7 @@ export class ConnectionPool {
    * plain text on a socket opened for http).
    */
   readonly #hosts = new Map<string, HostEntry>();
-  readonly #clientOptions = new Map<number, Client.Options>();
+  readonly #clientOptions: ClientOptionsCache;
   /** Checked-out connections, so `close()` can end them even if never released. */
   readonly #active = new Set<Connection>();
   #total = 0;
@@ -169,17 +86,18 @@ export class ConnectionPool {
   constructor(config: Partial<PoolConfig> = {}) {
     this.config = normalizePoolConfig(config);
     this.#proxy = this.config.proxy === undefined ? undefined : resolveProxy(this.config.proxy);
+    this.#clientOptions = new ClientOptionsCache(this.config);
     this.#sweepMs = Math.max(1, Math.min(1000, this.config.idleTimeoutMs / 2));
     const port: PoolPort = {
       upstreamFor: (origin) => this.#upstreamFor(origin),
-      host: (origin) => this.#host(origin),
+      host: (origin) => hostEntry(this.#hosts, origin, this.config.clock),
       tryTake: (entry, connectTimeoutMs, fresh, now) =>
         this.#tryTake(entry, connectTimeoutMs, fresh, now),
       acquireOrigin: (origin, waitMs, connectTimeoutMs, fresh, signal) =>
         this.#acquireOrigin(origin, waitMs, connectTimeoutMs, fresh, signal),
       releaseAt: (connection, now) => this.#releaseAt(connection, now),
     };
-    PORTS.set(this, port);
+    registerPort(this, port);
     this.#upstreams = new UpstreamRegistry({
       config: this.config,
       acquireOrigin: port.acquireOrigin,
@@ -322,26 +240,6 @@ export class ConnectionPool {
     return this.#upstreams.route(origin);
   }
 
-  /** The entry of `origin`, created on first use. */
-  #host(origin: Origin): HostEntry {
-    let entry = this.#hosts.get(origin.origin);
-    if (entry === undefined) {
-      if (this.#hosts.size >= MAX_QUIET_HOSTS) this.#forgetQuietHost();
-      const taken = this.#hosts.get(otherSchemeOf(origin))?.key === origin.key;
-      entry = {
-        origin,
-        key: taken ? `${origin.tls ? 'https' : 'http'}://${origin.key}` : origin.key,
-        stats: new HostStatsRecorder(this.config.clock),
-        idle: [],
-        active: 0,
-        waiters: [],
-        lastUsed: this.config.clock.now(),
-      };
-      this.#hosts.set(origin.origin, entry);
-    }
-    return entry;
-  }
-
   /**
    * A connection without waiting, or undefined when the caller must queue.
    * The client's hot path: no promise, no closure.
@@ -390,7 +288,7 @@ export class ConnectionPool {
   ): Promise<Connection> {
     if (this.#closed) return Promise.reject(new PoolClosedError());
     if (signal?.aborted) return Promise.reject(new AbortError(signal.reason));
-    const entry = this.#host(origin);
+    const entry = hostEntry(this.#hosts, origin, this.config.clock);
     const conn = this.#tryTake(entry, connectTimeoutMs, fresh, this.config.clock.now());
     if (conn !== undefined) return Promise.resolve(conn);
     return this.#enqueue(entry, waitMs, connectTimeoutMs, fresh, signal);
@@ -458,7 +356,7 @@ export class ConnectionPool {
     const proxy = this.#proxy === undefined ? undefined : proxyFor(this.#proxy, entry.origin);
     const conn = new Connection(
       entry.origin,
-      this.#clientOptionsFor(connectTimeoutMs),
+      this.#clientOptions.get(connectTimeoutMs),
       connectTimeoutMs,
       this.config.clock,
       entry.stats,
@@ -473,30 +371,6 @@ export class ConnectionPool {
     entry.active++;
     this.#total++;
     return conn;
-  }
-
-  #clientOptionsFor(connectTimeoutMs: number): Client.Options {
-    let options = this.#clientOptions.get(connectTimeoutMs);
-    if (options === undefined) {
-      // One connector per handshake deadline, shared by every connection, so TLS
-      // sessions are resumed across connections.
-      const connect = buildConnector({
-        timeout: connectTimeoutMs,
-        ...(this.config.tls ?? {}),
-      } as buildConnector.BuildOptions);
-      const idle = this.config.idleTimeoutMs;
-      const keepAlive = Number.isFinite(idle) ? idle : 600_000;
-      options = {
-        pipelining: 1,
-        connect,
-        keepAliveTimeout: keepAlive,
-        keepAliveMaxTimeout: keepAlive,
-        allowH2: false,
-      };
-      if (this.#clientOptions.size >= 16) this.#clientOptions.clear();
-      this.#clientOptions.set(connectTimeoutMs, options);
-    }
-    return options;
   }
 
   /** Closes the longest-idle connection of any host to make room under the total limit. */
@@ -685,52 +559,10 @@ export class ConnectionPool {
     this.#serveWaiters();
   };
 
-  #forgetQuietHost(): void {
-    let victim: HostEntry | undefined;
-    for (const entry of this.#hosts.values()) {
-      const quiet =
-        entry.active === 0 &&
-        entry.idle.length === 0 &&
-        entry.waiters.length === 0 &&
-        entry.stats.inFlight === 0;
-      if (quiet && (victim === undefined || entry.lastUsed < victim.lastUsed)) victim = entry;
-    }
-    if (victim !== undefined) this.#hosts.delete(victim.origin.origin);
-  }
-
   /** Statistics of every host and the totals, as plain JSON. */
   stats(): PoolStats {
-    const hosts: Record<string, HostStats> = {};
-    let active = 0;
-    let idle = 0;
-    let pending = 0;
-    let requests = 0;
-    let inFlight = 0;
-    for (const entry of this.#hosts.values()) {
-      const s = entry.stats.snapshot(entry.active, entry.idle.length, entry.waiters.length);
-      hosts[entry.key] = s;
-      active += entry.active;
-      idle += entry.idle.length;
-      pending += entry.waiters.length;
-      requests += s.requests.total;
-      inFlight += s.requests.inFlight;
-    }
     const upstreams = this.#upstreams.size === 0 ? {} : this.#upstreams.stats();
-    for (const name in upstreams) {
-      for (const backend of upstreams[name]!.backends) {
-        if (backend.ejectedUntil === null) continue;
-        const entry = this.#hosts.get(backend.origin);
-        if (entry === undefined) continue;
-        // One origin may serve in several upstreams: it is out until the last lets it back.
-        const health = hosts[entry.key]!.health;
-        health.ejectedUntil = Math.max(health.ejectedUntil ?? 0, backend.ejectedUntil);
-      }
-    }
-    return {
-      totals: { connections: this.#total, active, idle, pending, requests, inFlight },
-      hosts,
-      upstreams,
-    };
+    return poolStats(this.#hosts, this.#total, upstreams);
   }
 
   /**

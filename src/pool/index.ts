@@ -5,8 +5,9 @@ export {
   type ConnectionRequestOptions,
   type ConnectionResponse,
 } from './connection.js';
-export { type AcquireOptions, ConnectionPool, type PoolStats } from './connection-pool.js';
+export { type AcquireOptions, ConnectionPool } from './connection-pool.js';
 export type { HostHealthState, HostStats } from './host-stats.js';
+export type { PoolStats } from './host-table.js';
 export { type Origin, parseOrigin } from './origin.js';
 export { type ProxyOption, type ProxyTable, proxyTableFromEnv } from './proxy.js';
 export {

@@ -8,8 +8,8 @@
 import { InvalidRequestError, PoolClosedError } from '../core/errors.js';
 import type { PoolConfig } from './config.js';
 import type { Connection } from './connection.js';
-import type { PoolPort } from './connection-pool.js';
 import type { Origin } from './origin.js';
+import type { PoolPort } from './pool-port.js';
 import {
   type Backend,
   type BackendSpec,
