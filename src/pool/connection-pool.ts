@@ -7,18 +7,19 @@
  */
 import { type TimerHandle, unrefTimer } from '../core/clock.js';
 import { DeadlineQueue } from '../core/deadlines.js';
-import { AbortError, PoolClosedError, TimeoutError } from '../core/errors.js';
+import { AbortError, PoolClosedError } from '../core/errors.js';
 import { timeout as checkTimeout } from '../core/validate.js';
 import { ClientOptionsCache } from './client-options.js';
 import { normalizePoolConfig, type PoolConfig, waitTime } from './config.js';
 import { Connection, type ConnectionObserver, Place } from './connection.js';
-import { type HostEntry, hostEntry, type PoolStats, poolStats, type Waiter } from './host-table.js';
+import { type HostEntry, hostEntry, type PoolStats, poolStats } from './host-table.js';
 import { type Origin, parseOrigin } from './origin.js';
 import { type PoolPort, registerPort } from './pool-port.js';
 import { proxyFor, type ResolvedProxy, resolveProxy } from './proxy.js';
 import { ProxyConnector } from './proxy-connector.js';
 import type { BackendSpec, Upstream, UpstreamOptions } from './upstream/index.js';
 import { UpstreamRegistry } from './upstream-registry.js';
+import { WaitQueue } from './wait-queue.js';
 
 /** Options of one `acquire` call. */
 export interface AcquireOptions {
@@ -70,8 +71,7 @@ export class ConnectionPool {
   /** Checked-out connections, so `close()` can end them even if never released. */
   readonly #active = new Set<Connection>();
   #total = 0;
-  #waiting = 0;
-  #waiterSeq = 0;
+  readonly #queue: WaitQueue;
   #closed = false;
   #closing: Promise<void> | undefined;
   #sweep: TimerHandle | undefined;
@@ -87,6 +87,7 @@ export class ConnectionPool {
     this.config = normalizePoolConfig(config);
     this.#proxy = this.config.proxy === undefined ? undefined : resolveProxy(this.config.proxy);
     this.#clientOptions = new ClientOptionsCache(this.config);
+    this.#queue = new WaitQueue(this.config.clock);
     this.#sweepMs = Math.max(1, Math.min(1000, this.config.idleTimeoutMs / 2));
     const port: PoolPort = {
       upstreamFor: (origin) => this.#upstreamFor(origin),
@@ -291,55 +292,7 @@ export class ConnectionPool {
     const entry = hostEntry(this.#hosts, origin, this.config.clock);
     const conn = this.#tryTake(entry, connectTimeoutMs, fresh, this.config.clock.now());
     if (conn !== undefined) return Promise.resolve(conn);
-    return this.#enqueue(entry, waitMs, connectTimeoutMs, fresh, signal);
-  }
-
-  #enqueue(
-    entry: HostEntry,
-    waitMs: number,
-    connectTimeoutMs: number,
-    fresh: boolean,
-    signal: AbortSignal | undefined,
-  ): Promise<Connection> {
-    return new Promise<Connection>((resolve, reject) => {
-      const waiter: Waiter = {
-        resolve,
-        reject,
-        timer: undefined,
-        signal,
-        onAbort: undefined,
-        connectTimeoutMs,
-        fresh,
-        seq: ++this.#waiterSeq,
-      };
-      const leave = (error: Error): void => {
-        const i = entry.waiters.indexOf(waiter);
-        if (i === -1) return;
-        entry.waiters.splice(i, 1);
-        this.#waiting--;
-        this.#clearWaiter(waiter);
-        reject(error);
-      };
-      // Infinity: the client bounds the wait by the call's own deadline instead.
-      if (waitMs !== Number.POSITIVE_INFINITY) {
-        waiter.timer = unrefTimer(
-          this.config.clock,
-          () => leave(new TimeoutError('acquire', waitMs)),
-          waitMs,
-        );
-      }
-      if (signal !== undefined) {
-        waiter.onAbort = () => leave(new AbortError(signal.reason));
-        signal.addEventListener('abort', waiter.onAbort, { once: true });
-      }
-      entry.waiters.push(waiter);
-      this.#waiting++;
-    });
-  }
-
-  #clearWaiter(waiter: Waiter): void {
-    if (waiter.timer !== undefined) this.config.clock.clearTimeout(waiter.timer);
-    if (waiter.onAbort !== undefined) waiter.signal!.removeEventListener('abort', waiter.onAbort);
+    return this.#queue.enqueue(entry, waitMs, connectTimeoutMs, fresh, signal);
   }
 
   /** Opens a connection if the limits allow, else undefined. */
@@ -421,7 +374,7 @@ export class ConnectionPool {
       return;
     }
     if (entry.waiters.length > 0 && !this.#owedElsewhere(entry)) {
-      const waiter = this.#nextWaiter(entry, false);
+      const waiter = this.#queue.next(entry, false);
       if (waiter !== undefined) {
         entry.active++;
         waiter.resolve(connection);
@@ -442,7 +395,7 @@ export class ConnectionPool {
     // this host, or (under maxTotalConnections) one of another host, for whom this
     // idle connection can be closed. Checking only this host's queue left those
     // waiting for the next sweep.
-    if (this.#waiting > 0) this.#serveWaiters();
+    if (this.#queue.count > 0) this.#serveWaiters();
   }
 
   /**
@@ -451,27 +404,9 @@ export class ConnectionPool {
    * else a busy host could starve the others.
    */
   #owedElsewhere(entry: HostEntry): boolean {
-    if (this.#waiting === entry.waiters.length) return false;
+    if (this.#queue.count === entry.waiters.length) return false;
     if (this.#total < this.config.maxTotalConnections) return false;
-    const mine = entry.waiters[0]!.seq;
-    for (const other of this.#hosts.values()) {
-      const head = other.waiters[0];
-      if (head !== undefined && head.seq < mine && other !== entry) return true;
-    }
-    return false;
-  }
-
-  #nextWaiter(entry: HostEntry, freshOk: boolean): Waiter | undefined {
-    const waiters = entry.waiters;
-    for (let i = 0; i < waiters.length; i++) {
-      const waiter = waiters[i]!;
-      if (waiter.fresh && !freshOk) continue;
-      waiters.splice(i, 1);
-      this.#waiting--;
-      this.#clearWaiter(waiter);
-      return waiter;
-    }
-    return undefined;
+    return this.#queue.olderElsewhere(this.#hosts, entry);
   }
 
   /**
@@ -480,20 +415,14 @@ export class ConnectionPool {
    * served, and only ever run while someone waits.
    */
   #serveWaiters(): void {
-    if (this.#waiting === 0 || this.#closed) return;
+    if (this.#queue.count === 0 || this.#closed) return;
+    const { maxConnections } = this.config;
     for (;;) {
-      let best: HostEntry | undefined;
-      let bestSeq = Number.POSITIVE_INFINITY;
-      for (const entry of this.#hosts.values()) {
-        const head = entry.waiters[0];
-        if (head === undefined || head.seq >= bestSeq) continue;
-        // A host at its own limit with nothing idle cannot take room freed elsewhere.
-        if (entry.idle.length === 0 && entry.active >= this.config.maxConnections) {
-          continue;
-        }
-        best = entry;
-        bestSeq = head.seq;
-      }
+      // A host at its own limit with nothing idle cannot take room freed elsewhere.
+      const best = this.#queue.oldest(
+        this.#hosts,
+        (entry) => entry.idle.length > 0 || entry.active < maxConnections,
+      );
       if (best === undefined) return;
       const head = best.waiters[0]!;
       // An idle connection of the host itself is the cheapest room, unless the caller
@@ -502,10 +431,7 @@ export class ConnectionPool {
         (head.fresh ? undefined : this.#takeIdle(best, this.config.clock.now())) ??
         this.#open(best, head.connectTimeoutMs);
       if (conn === undefined) return;
-      best.waiters.shift();
-      this.#waiting--;
-      this.#clearWaiter(head);
-      head.resolve(conn);
+      this.#queue.take(best, 0).resolve(conn);
     }
   }
 
@@ -580,10 +506,7 @@ export class ConnectionPool {
     }
     const closing: Promise<void>[] = [];
     for (const entry of this.#hosts.values()) {
-      for (const waiter of entry.waiters.splice(0)) {
-        this.#clearWaiter(waiter);
-        waiter.reject(new PoolClosedError());
-      }
+      this.#queue.rejectAll(entry, () => new PoolClosedError());
       for (const conn of entry.idle.splice(0)) {
         conn.place = Place.Gone;
         this.#total--;
@@ -593,7 +516,6 @@ export class ConnectionPool {
     // Connections in use finish their current exchange, then close; release() will
     // find the pool closed and let them go.
     for (const conn of this.#active) closing.push(conn.close());
-    this.#waiting = 0;
     this.#closing = Promise.all(closing).then(() => {});
     return this.#closing;
   }
