@@ -5,6 +5,7 @@
 import { buildConnector, type Client } from 'undici';
 import type { PoolConfig } from './config.js';
 
+/** @internal */
 export class ClientOptionsCache {
   readonly #config: Readonly<PoolConfig>;
   readonly #byTimeout = new Map<number, Client.Options>();

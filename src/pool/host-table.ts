@@ -25,6 +25,7 @@ export interface PoolStats {
   upstreams: Record<string, UpstreamStats>;
 }
 
+/** @internal A caller waiting for a connection. */
 export interface Waiter {
   resolve(connection: Connection): void;
   reject(error: Error): void;
@@ -56,7 +57,7 @@ export interface HostEntry {
 /** Hosts kept before a quiet one is forgotten for a new one. */
 const MAX_QUIET_HOSTS = 1024;
 
-/** The entry of `origin` in `hosts` (keyed by full origin), created on first use. */
+/** @internal The entry of `origin` in `hosts` (keyed by full origin), created on first use. */
 export function hostEntry(hosts: Map<string, HostEntry>, origin: Origin, clock: Clock): HostEntry {
   let entry = hosts.get(origin.origin);
   if (entry === undefined) {
@@ -90,7 +91,10 @@ function forgetQuietHost(hosts: Map<string, HostEntry>): void {
   if (victim !== undefined) hosts.delete(victim.origin.origin);
 }
 
-/** `pool.stats()`: every host and the totals, an upstream's ejection shown on its backends. */
+/**
+ * @internal `pool.stats()`: every host and the totals, an upstream's ejection shown on
+ * its backends.
+ */
 export function poolStats(
   table: ReadonlyMap<string, HostEntry>,
   total: number,

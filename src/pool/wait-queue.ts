@@ -9,6 +9,7 @@ import { AbortError, TimeoutError } from '../core/errors.js';
 import type { Connection } from './connection.js';
 import type { HostEntry, Waiter } from './host-table.js';
 
+/** @internal */
 export class WaitQueue {
   readonly #clock: Clock;
   #seq = 0;
