@@ -8,12 +8,12 @@ import type { BodyInit } from '../core/body.js';
 import { systemClock } from '../core/clock.js';
 import { InvalidRequestError } from '../core/errors.js';
 import { type HeadersInit, mergeHeaders, normalizeHeaders } from '../core/headers.js';
-import { redactInvalidUrl } from '../core/redact.js';
 import { ConnectionPool, type PoolStats } from '../pool/index.js';
 import type { RetryEngine } from '../retry/index.js';
 import { type ClientEvent, EventHub } from './events.js';
 import { appendHooks, engineOf, join, pairs, SHARED_OPTIONS, takeFamily } from './extend.js';
 import { mergeHooks, NO_HOOKS } from './hooks.js';
+import { type OptionName, refuseOptionNames } from './option-names.js';
 import {
   type ClientOptions,
   checkUpstreams,
@@ -22,17 +22,18 @@ import {
   resolveOptions,
 } from './options.js';
 import { Pipeline } from './pipeline.js';
-import { scrubbedUrlError, TARGET_CACHE, type TargetCache } from './prepare.js';
+import { TARGET_CACHE, type TargetCache } from './prepare.js';
 import { crossOriginStripList, DEFAULT_REDIRECT_STRIP_HEADERS } from './redirect.js';
 import { type HostResilienceStats, Resilience, type RetryStats } from './resilience.js';
 import type { HttpResponse, StreamingResponse } from './response.js';
 import { addUpstreams } from './upstream-pick.js';
+import { parseBaseUrl } from './url.js';
 
 /** A request for {@link HttpClient.request} and {@link HttpClient.stream}. */
 export interface RequestInit extends RequestOptions {
   method: string;
   url: string | URL;
-  headers?: HeadersInit;
+  headers?: HeadersInit<OptionName>;
   body?: BodyInit;
   /** Serialised with `JSON.stringify`; sets `content-type: application/json`. */
   json?: unknown;
@@ -100,17 +101,7 @@ export class HttpClient {
       ...rest
     } = options;
     const defaults = resolveOptions(DEFAULT_REQUEST_OPTIONS, rest);
-    let base: URL | undefined;
-    if (baseUrl !== undefined) {
-      try {
-        base = new URL(baseUrl);
-      } catch (cause) {
-        throw new InvalidRequestError(
-          `invalid baseUrl ${JSON.stringify(redactInvalidUrl(String(baseUrl)))}`,
-          { cause: scrubbedUrlError(cause) },
-        );
-      }
-    }
+    const base = parseBaseUrl(baseUrl);
     const crossOriginStrip = crossOriginStripList(
       redirectStripHeaders ?? DEFAULT_REDIRECT_STRIP_HEADERS,
     );
@@ -169,19 +160,27 @@ export class HttpClient {
   }
 
   /** GET `url`. */
-  get(url: string | URL, headers?: HeadersInit, options?: RequestOptions): Promise<HttpResponse> {
+  get(
+    url: string | URL,
+    headers?: HeadersInit<OptionName>,
+    options?: RequestOptions,
+  ): Promise<HttpResponse> {
     return this.#buffered('GET', url, headers, undefined, undefined, options);
   }
 
   /** HEAD `url`. */
-  head(url: string | URL, headers?: HeadersInit, options?: RequestOptions): Promise<HttpResponse> {
+  head(
+    url: string | URL,
+    headers?: HeadersInit<OptionName>,
+    options?: RequestOptions,
+  ): Promise<HttpResponse> {
     return this.#buffered('HEAD', url, headers, undefined, undefined, options);
   }
 
   /** DELETE `url`. */
   delete(
     url: string | URL,
-    headers?: HeadersInit,
+    headers?: HeadersInit<OptionName>,
     options?: RequestOptions,
   ): Promise<HttpResponse> {
     return this.#buffered('DELETE', url, headers, undefined, undefined, options);
@@ -190,7 +189,7 @@ export class HttpClient {
   /** POST `body` to `url`. Not retried unless it has an `idempotencyKey`. */
   post(
     url: string | URL,
-    headers?: HeadersInit,
+    headers?: HeadersInit<OptionName>,
     body?: BodyInit,
     options?: RequestOptions,
   ): Promise<HttpResponse> {
@@ -200,7 +199,7 @@ export class HttpClient {
   /** PUT `body` to `url`. */
   put(
     url: string | URL,
-    headers?: HeadersInit,
+    headers?: HeadersInit<OptionName>,
     body?: BodyInit,
     options?: RequestOptions,
   ): Promise<HttpResponse> {
@@ -210,7 +209,7 @@ export class HttpClient {
   /** PATCH `url` with `body`. Not retried unless it has an `idempotencyKey`. */
   patch(
     url: string | URL,
-    headers?: HeadersInit,
+    headers?: HeadersInit<OptionName>,
     body?: BodyInit,
     options?: RequestOptions,
   ): Promise<HttpResponse> {
@@ -302,7 +301,10 @@ export class HttpClient {
       ...parent,
       ...options,
       headers: pairs(
-        mergeHeaders(normalizeHeaders(parent.headers), normalizeHeaders(options.headers)),
+        mergeHeaders(
+          normalizeHeaders(parent.headers),
+          normalizeHeaders(options.headers, refuseOptionNames, 'client'),
+        ),
       ),
       hooks: appendHooks(parent.hooks, options.hooks),
     };

@@ -7,6 +7,7 @@ export type {
 } from './events.js';
 export type { AnyResponse, HookRequest, Hooks, RetryHookContext } from './hooks.js';
 export { type ClientStats, HttpClient, type RequestInit } from './http-client.js';
+export type { OptionName } from './option-names.js';
 export {
   type ClientOptions,
   type ClientUpstreamOptions,

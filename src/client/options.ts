@@ -22,6 +22,7 @@ import type {
   RetryEngine,
 } from '../retry/index.js';
 import type { Hooks } from './hooks.js';
+import type { OptionName } from './option-names.js';
 import type { SearchParamsInit } from './prepare.js';
 
 /** Options of one request; each can also be set as a client default. */
@@ -126,8 +127,11 @@ export interface ClientOptions
   extends Omit<RequestOptions, 'signal' | 'idempotencyKey' | 'retry' | 'json' | 'searchParams'> {
   /** Relative request URLs are resolved against it. */
   baseUrl?: string | URL;
-  /** Sent with every request; a request's own headers override by name. */
-  headers?: HeadersInit;
+  /**
+   * Sent with every request; a request's own headers override by name. A plain object's
+   * keys must not be option names (see {@link OptionName}).
+   */
+  headers?: HeadersInit<OptionName>;
   /**
    * Headers dropped, besides `authorization`, `cookie` and `proxy-authorization` (always
    * dropped), when a redirect leads to another origin. Giving a list replaces the

@@ -14,9 +14,10 @@ import {
   normalizeHeaders,
   withoutHeaders,
 } from '../core/headers.js';
-import { redactInvalidUrl, redactUrl } from '../core/redact.js';
 import { type Origin, parseOrigin } from '../pool/origin.js';
 import { VERSION } from '../version.js';
+import { refuseOptionNames } from './option-names.js';
+import { resolveUrl } from './url.js';
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const DIGITS = /^\d+$/;
@@ -32,47 +33,6 @@ export function checkMethod(method: unknown): string {
     if (TOKEN.test(method) && method.toUpperCase() !== 'CONNECT') return method.toUpperCase();
   }
   throw new InvalidRequestError(`invalid or unsupported method ${JSON.stringify(method)}`);
-}
-
-/** The absolute URL of a request. @throws {InvalidRequestError} */
-export function resolveUrl(url: unknown, baseUrl: URL | undefined): URL {
-  let resolved: URL;
-  if (url instanceof URL) {
-    resolved = url;
-  } else if (typeof url === 'string') {
-    try {
-      resolved = new URL(url, baseUrl);
-    } catch (cause) {
-      // The parser's own error quotes the input; the message and its cause must not.
-      const shown = JSON.stringify(redactInvalidUrl(url));
-      throw new InvalidRequestError(
-        baseUrl === undefined
-          ? `invalid URL ${shown} (relative URLs need a baseUrl)`
-          : `invalid URL ${shown}`,
-        { cause: scrubbedUrlError(cause) },
-      );
-    }
-  } else {
-    throw new InvalidRequestError(`url must be a string or URL, got ${typeof url}`);
-  }
-  if (resolved.protocol !== 'http:' && resolved.protocol !== 'https:') {
-    throw new InvalidRequestError(
-      `unsupported protocol ${resolved.protocol} in ${redactUrl(resolved.href)}`,
-    );
-  }
-  if (resolved.hostname === '') {
-    throw new InvalidRequestError(`URL has no host: ${redactUrl(resolved.href)}`);
-  }
-  return resolved;
-}
-
-/**
- * The WHATWG parser's error without the input it carries (`input`, and the message on
- * some Node versions), which may hold a password.
- */
-export function scrubbedUrlError(cause: unknown): TypeError {
-  const code = (cause as { code?: unknown } | null)?.code;
-  return Object.assign(new TypeError('Invalid URL'), typeof code === 'string' ? { code } : {});
 }
 
 /**
@@ -265,7 +225,7 @@ export function defaultHeaderList(
   init: HeadersInit | undefined,
   acceptEncoding: string | undefined,
 ): HeaderList {
-  let list = checkFramingHeaders(normalizeHeaders(init));
+  let list = checkFramingHeaders(normalizeHeaders(init, refuseOptionNames, 'client'));
   if (acceptEncoding !== undefined && findHeader(list, 'accept-encoding') === -1) {
     list.push('accept-encoding', acceptEncoding);
   }
@@ -312,7 +272,10 @@ export function prepareRequest(
     headers === undefined
       ? defaults
       : withoutEmptyUserAgent(
-          mergeHeaders(defaults, checkFramingHeaders(normalizeHeaders(headers))),
+          mergeHeaders(
+            defaults,
+            checkFramingHeaders(normalizeHeaders(headers, refuseOptionNames, m)),
+          ),
         );
   if (target.authorization !== undefined && findHeader(list, 'authorization') === -1) {
     list = mergeHeaders(list, ['authorization', target.authorization]);

@@ -5,7 +5,7 @@
 import { InvalidRequestError, ProtocolError } from '../core/errors.js';
 import { type HeaderList, withoutHeaders } from '../core/headers.js';
 import { redactInvalidUrl } from '../core/redact.js';
-import { scrubbedUrlError } from './prepare.js';
+import { scrubbedUrlError } from './url.js';
 
 /** Headers that carry credentials and never reach another origin, whatever the options. */
 export const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization'] as const;

@@ -107,6 +107,14 @@ export function prepareBody(body: unknown, json: unknown): PreparedBody | Promis
       replayable: false,
     };
   }
+  const proto = typeof body === 'object' ? Object.getPrototypeOf(body) : undefined;
+  if (proto === Object.prototype || proto === null || Array.isArray(body)) {
+    // Not serialised on the caller's behalf: as with ky and got, JSON is asked for by name,
+    // and so is its content-type.
+    throw new InvalidRequestError(
+      'a plain object or array is not a body: send it as JSON with the json option, e.g. client.post(url, headers, undefined, { json: value })',
+    );
+  }
   throw new InvalidRequestError(
     `unsupported body type ${Object.prototype.toString.call(body)}; use a string, bytes, URLSearchParams, FormData, Blob, a stream, or json`,
   );

@@ -7,12 +7,33 @@
  */
 import { InvalidRequestError } from './errors.js';
 
-/** Header shapes accepted by the client. */
-export type HeadersInit =
-  | Record<string, string | number | readonly string[] | undefined>
+/** A header's value, or its values in order. Numbers are refused: `String()` them first. */
+export type HeaderValue = string | readonly string[];
+
+/**
+ * Headers as a plain object; `undefined` values are left out. `Reserved` names are
+ * refused by the type (the client passes its option names: see `OptionName`).
+ */
+export type HeaderRecord<Reserved extends string = never> = {
+  readonly [name: string]: HeaderValue | undefined;
+} & { readonly [K in Reserved]?: never };
+
+/**
+ * Header shapes accepted: a plain object, an iterable of `[name, value]` pairs (a `Map`,
+ * an array), a WHATWG `Headers`, or `{ name, value }[]`.
+ */
+export type HeadersInit<Reserved extends string = never> =
+  | HeaderRecord<Reserved>
   | Iterable<readonly [string, string]>
   | Headers
   | ReadonlyArray<{ readonly name: string; readonly value: string }>;
+
+/**
+ * Called for each entry of a plain-object `HeadersInit` before it is checked, with the
+ * `context` given to {@link normalizeHeaders}; throws to refuse the entry. The client
+ * refuses option names here, where only a plain object can carry them by mistake.
+ */
+export type HeaderEntryGuard = (name: string, value: unknown, context: string) => void;
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** RFC 9110 field-value octets: HTAB, visible ASCII, obs-text. Anything else is refused. */
@@ -30,10 +51,14 @@ function checkName(name: unknown): string {
 }
 
 function checkValue(name: string, value: unknown): string {
-  const text = typeof value === 'number' ? String(value) : value;
-  if (typeof text !== 'string') {
-    throw new InvalidRequestError(`header ${name} must be a string, got ${typeof value}`);
+  if (typeof value !== 'string') {
+    // A number would be sent as its decimal text; refusing it too keeps every value
+    // explicit, and catches options (`timeout: 200`) put where headers go.
+    throw new InvalidRequestError(
+      `header ${name} must be a string, got ${value === null ? 'null' : typeof value}`,
+    );
   }
+  const text = value;
   if (BAD_VALUE.test(text)) {
     throw new InvalidRequestError(
       INJECTION.test(text)
@@ -53,8 +78,15 @@ function push(list: HeaderList, name: unknown, value: unknown): void {
   }
 }
 
-/** Validates `init` and flattens it. `undefined`/`null` give an empty list. */
-export function normalizeHeaders(init: HeadersInit | null | undefined): HeaderList {
+/**
+ * Validates `init` and flattens it. `undefined`/`null` give an empty list. `guard` sees
+ * each entry of a plain object first (see {@link HeaderEntryGuard}).
+ */
+export function normalizeHeaders(
+  init: HeadersInit | null | undefined,
+  guard?: HeaderEntryGuard,
+  context = '',
+): HeaderList {
   const list: HeaderList = [];
   if (init === undefined || init === null) return list;
   if (typeof init !== 'object') {
@@ -88,7 +120,15 @@ export function normalizeHeaders(init: HeadersInit | null | undefined): HeaderLi
     }
     return list;
   }
-  for (const name of Object.keys(init)) push(list, name, (init as Record<string, unknown>)[name]);
+  const record = init as Record<string, unknown>;
+  if (guard === undefined) {
+    for (const name of Object.keys(record)) push(list, name, record[name]);
+  } else {
+    for (const name of Object.keys(record)) {
+      guard(name, record[name], context);
+      push(list, name, record[name]);
+    }
+  }
   return list;
 }
 

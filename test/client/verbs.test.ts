@@ -121,11 +121,11 @@ describe('HttpClient verbs', () => {
     assert.equal(res.text(), 'missing');
   });
 
-  it('resolves relative URLs against baseUrl', async () => {
+  it('appends relative URLs to baseUrl, a prefix (see base-url.test.ts)', async () => {
     const server = await fx.server(echo);
     const client = fx.client({ baseUrl: `${server.url}/api/` });
     assert.equal(echoed(await client.get('items?x=1')).url, '/api/items?x=1');
-    assert.equal(echoed(await client.get('/root')).url, '/root');
+    assert.equal(echoed(await client.get('/root')).url, '/api/root');
     // An absolute URL ignores baseUrl.
     assert.equal(echoed(await client.get(`${server.url}/abs`)).url, '/abs');
   });
