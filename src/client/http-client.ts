@@ -159,7 +159,16 @@ export class HttpClient {
     });
   }
 
-  /** GET `url`. */
+  /**
+   * GET `url`. `headers` holds headers only: options go in `options`, and a plain
+   * object whose key is an option name (`timeout`, `retry`, `json`, …) is refused.
+   * @throws {InvalidRequestError} (as a rejection, before any I/O) for a bad URL, a
+   *   header value that is not a string, or an option name among the headers
+   * @example
+   * ```ts
+   * await client.get('/users', { accept: 'application/json' }, { timeout: 5_000 });
+   * ```
+   */
   get(
     url: string | URL,
     headers?: HeadersInit<OptionName>,
@@ -186,7 +195,14 @@ export class HttpClient {
     return this.#buffered('DELETE', url, headers, undefined, undefined, options);
   }
 
-  /** POST `body` to `url`. Not retried unless it has an `idempotencyKey`. */
+  /**
+   * POST `body` to `url`. Not retried unless it has an `idempotencyKey`. An object is
+   * sent as JSON only through the `json` option: a plain object as `body` is refused.
+   * @example
+   * ```ts
+   * await client.post('/users', undefined, undefined, { json: { name: 'x' } });
+   * ```
+   */
   post(
     url: string | URL,
     headers?: HeadersInit<OptionName>,

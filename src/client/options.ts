@@ -125,7 +125,17 @@ export interface ClientUpstreamOptions extends Partial<UpstreamOptions> {
 /** Options of a {@link HttpClient}. */
 export interface ClientOptions
   extends Omit<RequestOptions, 'signal' | 'idempotencyKey' | 'retry' | 'json' | 'searchParams'> {
-  /** Relative request URLs are resolved against it. */
+  /**
+   * A prefix for request URLs that are not absolute (ky's `prefixUrl`): its path is kept,
+   * with one `/` between it and the request's path whatever slashes either has. A URL with
+   * a scheme (`https://…`) or a `URL` object is used as it is; `..` may not climb out of
+   * the base's path. No query or fragment: give those with each request.
+   * @example
+   * ```ts
+   * const api = new HttpClient({ baseUrl: 'https://api.example.com/v1' });
+   * await api.get('/users/1'); // https://api.example.com/v1/users/1, as is 'users/1'
+   * ```
+   */
   baseUrl?: string | URL;
   /**
    * Sent with every request; a request's own headers override by name. A plain object's
