@@ -358,13 +358,8 @@ describe('throwHttpErrors', () => {
   });
 
   it('a 5xx is thrown after the retries, with the last response', async () => {
-    let n = 0;
-    const server = await fx.server((_req, res) => {
-      n++;
-      res.statusCode = 503;
-      res.setHeader('retry-after-ms', '0');
-      res.end(`try ${n}`);
-    });
+    const server = await fx.testServer();
+    server.route('GET', '/').reply((req) => ({ status: 503, body: `try ${req.index + 1}` }));
     const client = fx.client({ retry: { maxAttempts: 2, initialDelayMs: 1 }, adaptive: false });
     const err = await rejectsWith<HttpStatusError<HttpResponse>>(
       client.get(server.url, undefined, { throwHttpErrors: true }),
@@ -409,17 +404,13 @@ describe('idempotencyKey', () => {
   });
 
   it('makes POST retryable, with the same key on every attempt', async () => {
-    const keys: string[] = [];
-    const server = await fx.server((req, res) => {
-      keys.push(String(req.headers['idempotency-key']));
-      res.statusCode = keys.length < 3 ? 503 : 201;
-      res.setHeader('retry-after-ms', '0');
-      res.end();
-    });
+    const server = await fx.testServer();
+    server.route('POST', '/').sequence([503, 503, 201]);
     const client = fx.client({ retry: { initialDelayMs: 1 }, adaptive: false });
     const res = await client.post(server.url, undefined, 'pay', { idempotencyKey: true });
     assert.equal(res.status, 201);
     assert.equal(res.attempts, 3);
+    const keys = server.requests.map((r) => r.headers['idempotency-key']);
     assert.equal(keys.length, 3);
     assert.equal(new Set(keys).size, 1);
   });

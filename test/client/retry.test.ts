@@ -9,13 +9,8 @@ import { Readable } from 'node:stream';
 import { afterEach, describe, it } from 'node:test';
 import { ManualClock } from '../../src/core/clock.js';
 import { CircuitOpenError, type ConnectionError } from '../../src/core/errors.js';
-import {
-  Fixtures,
-  onRawRequests,
-  readBody,
-  rejectsWith,
-  waitFor,
-} from '../helpers/client-helpers.js';
+import type { Reply } from '../../src/testing/index.js';
+import { Fixtures, onRawRequests, rejectsWith, waitFor } from '../helpers/client-helpers.js';
 import { closedPort } from '../helpers/server.js';
 
 const fx = new Fixtures();
@@ -23,33 +18,28 @@ afterEach(() => fx.cleanup());
 
 const FAST = { initialDelayMs: 1, maxDelayMs: 2 };
 
-/** Answers `statuses[i]` to the i-th request, then 200; optional extra headers. */
-async function sequence(statuses: number[], headers: Record<string, string> = {}) {
-  const bodies: string[] = [];
-  const server = await fx.server(async (req, res) => {
-    bodies.push((await readBody(req)).toString());
-    const status = statuses[bodies.length - 1] ?? 200;
-    res.writeHead(status, status === 200 ? {} : headers);
-    res.end(`attempt ${bodies.length}`);
-  });
-  return { server, bodies };
+/** A server answering `steps` in turn, then 200 with the number of the request. */
+async function sequence(...steps: Reply[]) {
+  const server = await fx.testServer();
+  server.route('*', '/').sequence([...steps, (req) => `attempt ${req.index + 1}`]);
+  return { server, bodies: () => server.requests.map((r) => r.body.toString()) };
 }
 
 describe('client retries', () => {
   it('503 twice then 200: three attempts, one successful response', async () => {
-    const { server } = await sequence([503, 503]);
+    const { server } = await sequence(503, 503);
     const client = fx.client({ retry: FAST, adaptive: false });
     const res = await client.get(server.url);
     assert.equal(res.status, 200);
     assert.equal(res.attempts, 3);
     assert.equal(res.text(), 'attempt 3');
-    assert.equal(server.requests, 3);
+    assert.equal(server.requests.length, 3);
     assert.equal(client.stats().retry.retries, 2);
   });
 
   it('every retryable status is retried: 408 425 429 500 502 503 504', async () => {
     for (const status of [408, 425, 429, 500, 502, 503, 504]) {
-      const { server } = await sequence([status]);
+      const { server } = await sequence(status);
       const client = fx.client({ retry: FAST, adaptive: false });
       const res = await client.get(server.url);
       assert.equal(res.status, 200, String(status));
@@ -59,7 +49,7 @@ describe('client retries', () => {
 
   it('other error statuses are returned at once', async () => {
     for (const status of [400, 401, 404, 409, 501]) {
-      const { server } = await sequence([status]);
+      const { server } = await sequence(status);
       const client = fx.client({ retry: FAST, adaptive: false });
       const res = await client.get(server.url);
       assert.equal(res.status, status);
@@ -68,7 +58,12 @@ describe('client retries', () => {
   });
 
   it('after the last attempt the last response is returned with attempts set', async () => {
-    const { server } = await sequence([503, 503, 503, 503]);
+    const { server } = await sequence(
+      { status: 503, body: 'attempt 1' },
+      { status: 503, body: 'attempt 2' },
+      { status: 503, body: 'attempt 3' },
+      503,
+    );
     const client = fx.client({ retry: { ...FAST, maxAttempts: 3 }, adaptive: false });
     const res = await client.get(server.url);
     assert.equal(res.status, 503);
@@ -101,12 +96,12 @@ describe('client retries', () => {
   });
 
   it('Retry-After: 0 and retry-after-ms are honoured', async () => {
-    const cases: Array<Record<string, string>> = [
-      { 'retry-after': '0' },
-      { 'retry-after-ms': '1' },
+    const cases: Reply[] = [
+      { status: 503, retryAfter: 0 },
+      { status: 503, headers: { 'retry-after-ms': '1' } },
     ];
-    for (const headers of cases) {
-      const { server } = await sequence([503], headers);
+    for (const reply of cases) {
+      const { server } = await sequence(reply);
       const client = fx.client({ retry: FAST, adaptive: false });
       const res = await client.get(server.url);
       assert.equal(res.status, 200);
@@ -115,14 +110,14 @@ describe('client retries', () => {
   });
 
   it('the retry waits for Retry-After (seconds, ms, HTTP date) on the client clock', async () => {
-    const cases: Array<[Record<string, string>, number]> = [
-      [{ 'retry-after': '3' }, 3000],
-      [{ 'retry-after-ms': '1500' }, 1500],
-      [{ 'retry-after': 'Tue, 01 Jan 2030 00:00:02 GMT' }, 2000],
+    const cases: Array<[Reply, number]> = [
+      [{ status: 503, retryAfter: 3 }, 3000],
+      [{ status: 503, headers: { 'retry-after-ms': '1500' } }, 1500],
+      [{ status: 503, retryAfter: new Date('2030-01-01T00:00:02Z') }, 2000],
     ];
-    for (const [headers, waitMs] of cases) {
+    for (const [reply, waitMs] of cases) {
       const clock = new ManualClock({ wallNow: Date.parse('2030-01-01T00:00:00Z') });
-      const { server } = await sequence([503], headers);
+      const { server } = await sequence(reply);
       const client = fx.client({
         clock,
         retry: { initialDelayMs: 1, maxDelayMs: 1, jitter: 'none' },
@@ -134,16 +129,16 @@ describe('client retries', () => {
       clock.advance(waitMs - 1);
       // Give a request every chance to go out early; none must.
       await new Promise((r) => setTimeout(r, 20));
-      assert.equal(server.requests, 1, `${JSON.stringify(headers)}: not before ${waitMs} ms`);
+      assert.equal(server.requests.length, 1, `${JSON.stringify(reply)}: not before ${waitMs} ms`);
       clock.advance(1);
       const res = await pending;
       assert.equal(res.status, 200);
-      assert.equal(server.requests, 2);
+      assert.equal(server.requests.length, 2);
     }
   });
 
   it('a Retry-After beyond maxRetryAfterMs returns the response instead', async () => {
-    const { server } = await sequence([503], { 'retry-after': '120' });
+    const { server } = await sequence({ status: 503, retryAfter: 120 });
     const client = fx.client({ retry: FAST, adaptive: false });
     const res = await client.get(server.url);
     assert.equal(res.status, 503);
@@ -151,7 +146,7 @@ describe('client retries', () => {
   });
 
   it('POST and PATCH are not retried', async () => {
-    const { server } = await sequence([503, 503]);
+    const { server } = await sequence(503, 503);
     const client = fx.client({ retry: FAST, adaptive: false });
     const post = await client.post(server.url, undefined, 'once');
     assert.equal(post.status, 503);
@@ -159,37 +154,37 @@ describe('client retries', () => {
     const patch = await client.patch(server.url, undefined, 'once');
     assert.equal(patch.status, 503);
     assert.equal(patch.attempts, 1);
-    assert.equal(server.requests, 2);
+    assert.equal(server.requests.length, 2);
   });
 
   it('a one-shot stream body is never retried, even for PUT', async () => {
-    const { server, bodies } = await sequence([503]);
+    const { server, bodies } = await sequence(503);
     const client = fx.client({ retry: FAST, adaptive: false });
     const res = await client.put(server.url, undefined, Readable.from(['streamed']));
     assert.equal(res.status, 503);
     assert.equal(res.attempts, 1);
-    assert.deepEqual(bodies, ['streamed']);
+    assert.deepEqual(bodies(), ['streamed']);
   });
 
   it('a PUT with a replayable body sends the same body every attempt', async () => {
-    const { server, bodies } = await sequence([503, 502]);
+    const { server, bodies } = await sequence(503, 502);
     const client = fx.client({ retry: FAST, adaptive: false });
     const res = await client.put(server.url, undefined, new URLSearchParams({ a: 'b' }));
     assert.equal(res.attempts, 3);
-    assert.deepEqual(bodies, ['a=b', 'a=b', 'a=b']);
+    assert.deepEqual(bodies(), ['a=b', 'a=b', 'a=b']);
   });
 
   it('retry: false on the client or on one request', async () => {
-    const { server } = await sequence([503, 503, 503]);
+    const { server } = await sequence(503, 503, 503);
     const off = fx.client({ retry: false });
     assert.equal((await off.get(server.url)).attempts, 1);
     const on = fx.client({ retry: FAST, adaptive: false });
     assert.equal((await on.get(server.url, undefined, { retry: false })).attempts, 1);
-    assert.equal(server.requests, 2);
+    assert.equal(server.requests.length, 2);
   });
 
   it('per-request retry settings override the client’s', async () => {
-    const { server } = await sequence([503, 503, 503, 503]);
+    const { server } = await sequence(503, 503, 503, 503);
     const client = fx.client({ retry: { ...FAST, maxAttempts: 2 }, adaptive: false });
     const res = await client.get(server.url, undefined, { retry: { maxAttempts: 5 } });
     assert.equal(res.status, 200);
@@ -197,7 +192,7 @@ describe('client retries', () => {
   });
 
   it('stream(): a retryable status is retried before the body is handed over', async () => {
-    const { server } = await sequence([503]);
+    const { server } = await sequence(503);
     const client = fx.client({ retry: FAST, adaptive: false });
     const res = await client.stream({ method: 'GET', url: server.url });
     assert.equal(res.attempts, 2);

@@ -9,6 +9,11 @@ import type { Socket } from 'node:net';
 import { HttpClient } from '../../src/client/index.js';
 import type { ClientOptions } from '../../src/client/options.js';
 import { isSentinelError, type SentinelError } from '../../src/core/errors.js';
+import {
+  type TestServer as RoutedServer,
+  startTestServer,
+  type TestServerOptions,
+} from '../../src/testing/index.js';
 import { startRawServer, startServer, startTlsServer, type TestServer } from './server.js';
 
 /** What {@link echo} answers with: the request as the server saw it. */
@@ -114,7 +119,7 @@ export type RawHandler = (socket: Socket, index: number) => void;
  */
 export class Fixtures {
   readonly #clients: HttpClient[] = [];
-  readonly #servers: TestServer[] = [];
+  readonly #servers: { close(): Promise<void> }[] = [];
   readonly #unhandled: unknown[] = [];
 
   /** Also watches for unhandled rejections; {@link cleanup} fails if any happened. */
@@ -132,6 +137,13 @@ export class Fixtures {
 
   async server(handler: http.RequestListener, options?: http.ServerOptions): Promise<TestServer> {
     const server = await startServer(handler, options);
+    this.#servers.push(server);
+    return server;
+  }
+
+  /** A `http-sentinel/testing` server: routes, sequences, faults and a request log. */
+  async testServer(options?: TestServerOptions): Promise<RoutedServer> {
+    const server = await startTestServer(options);
     this.#servers.push(server);
     return server;
   }
