@@ -100,7 +100,7 @@ export async function main(): Promise<void> {
     await sleep(600);
     const probe = await guarded.get('/dead');
     line('after 600 ms', `probe ${probe.status} ${probe.text()} -> breaker ${state()}`);
-    line('server saw', `${server.hits.get('/dead')} requests to /dead for 6 calls`);
+    line('server saw', `${server.hits('/dead')} requests to /dead for 6 calls`);
     await guarded.close();
 
     console.log('\nStatistics');

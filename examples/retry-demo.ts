@@ -4,11 +4,10 @@
  * its outcome, each retry with its delay, the breaker opening, half-opening and closing,
  * and the retry budget refusing retries in an outage.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { type ClientEvent, HttpClient, isSentinelError } from '../src/index.js';
+import { startTestServer, type TestServer } from '../src/testing/index.js';
 
 interface RetryDemoServer {
   url: string;
@@ -19,37 +18,19 @@ interface RetryDemoServer {
 
 /** Routes: /flaky fails 2 in 3, /throttled answers 429 with Retry-After first, /dead fails while down. */
 export async function startRetryDemoServer(): Promise<RetryDemoServer> {
-  const hits = new Map<string, number>();
+  const server: TestServer = await startTestServer();
   let down = true;
-  const server = http.createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
-    const n = (hits.get(path) ?? 0) + 1;
-    hits.set(path, n);
-    if (path === '/flaky') {
-      res.statusCode = n % 3 === 0 ? 200 : 503;
-    } else if (path === '/throttled') {
-      if (n === 1) {
-        res.statusCode = 429;
-        res.setHeader('retry-after', '1');
-      }
-    } else if (path.startsWith('/dead')) {
-      res.statusCode = down ? 503 : 200;
-    } else {
-      res.statusCode = 404;
-    }
-    res.end(String(res.statusCode));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const flaky = server.route('GET', '/flaky');
+  flaky.reply(() => (flaky.hits % 3 === 0 ? 200 : 503));
+  server.route('GET', '/throttled').sequence([{ status: 429, retryAfter: 1 }, 200]);
+  server.route('GET', '/dead', () => (down ? 503 : 200));
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    requests: (path) => hits.get(path) ?? 0,
+    url: server.url,
+    requests: (path) => server.route('GET', path).hits,
     setOutage(value) {
       down = value;
     },
-    close() {
-      server.closeAllConnections();
-      return new Promise((r) => server.close(() => r()));
-    },
+    close: () => server.close(),
   };
 }
 
