@@ -150,6 +150,7 @@ async function throughput(
     rps: requests / seconds,
     bytesPerSecond: bytes / seconds,
     p50: histogram.count > 0 ? histogram.percentile(50) : 0,
+    p90: histogram.count > 0 ? histogram.percentile(90) : 0,
     p99: histogram.count > 0 ? histogram.percentile(99) : 0,
     cpuPerRequest: requests > 0 ? (cpu.user + cpu.system) / requests : 0,
     cpuSystemPerRequest: requests > 0 ? cpu.system / requests : 0,

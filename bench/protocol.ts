@@ -14,6 +14,7 @@ export interface ThroughputResult {
   bytesPerSecond: number;
   /** Latency percentiles, µs. */
   p50: number;
+  p90: number;
   p99: number;
   /** User + system CPU of the client process per request, µs. */
   cpuPerRequest: number;

@@ -1,13 +1,22 @@
 /**
- * The resilience scorecard: `npm run bench:resilience [-- --quick] [--scenario NAME]`.
+ * The resilience scorecard: `npm run bench:resilience [-- --quick] [--scenario NAME]
+ * [--report FILE | --no-report]`.
  *
  * Each scenario runs against a real local server, for http-sentinel with its defaults, got
  * 14 with its defaults and undici's RetryAgent with its defaults (same server, same run; no
  * client's backoff is shortened), and prints success, server requests per call, p50/p99
- * latency and errors by code, with a PASS/FAIL against http-sentinel's target.
+ * latency and errors by code, with a PASS/FAIL against http-sentinel's target, and writes
+ * the same as an HTML report with charts (`.bench-results/resilience.html` by default).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import {
+  errorCodes,
+  requestsPerCall,
+  resilienceReport,
+  successShare,
+} from './report/resilience-report.js';
+import { REPORT_OPTIONS, reportHelp, reportPath, shownPath, writeReport } from './report/write.js';
 import {
   type BenchClient,
   CLIENTS,
@@ -25,6 +34,7 @@ const { values } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     scenario: { type: 'string' },
+    ...REPORT_OPTIONS,
     help: { type: 'boolean', default: false },
   },
 });
@@ -54,8 +64,8 @@ interface Scenario {
   clients?: readonly ClientFactory[];
 }
 
-const okShare = (r: Row): number => r.outcomes.filter((o) => o.ok).length / r.outcomes.length;
-const perCall = (r: Row): number => r.requests / r.outcomes.length;
+const okShare = (r: Row): number => successShare(r.outcomes);
+const perCall = (r: Row): number => requestsPerCall(r);
 const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
 
 async function withClient<T>(
@@ -463,20 +473,14 @@ const SCENARIOS: Scenario[] = [
   },
 ];
 
-function codes(outcomes: Outcome[]): string {
-  const counts = new Map<string, number>();
-  for (const o of outcomes)
-    if (!o.ok) counts.set(o.code ?? '?', (counts.get(o.code ?? '?') ?? 0) + 1);
-  return [...counts].map(([c, n]) => `${c} ×${n}`).join(', ') || '—';
-}
-
 async function main(): Promise<void> {
   if (values.help) {
     console.log(
-      `npm run bench:resilience -- [--quick] [--scenario ${SCENARIOS.map((s) => s.name).join('|')}]`,
+      `npm run bench:resilience -- [--quick] [--scenario ${SCENARIOS.map((s) => s.name).join('|')}]\n${reportHelp('resilience.html')}`,
     );
     return;
   }
+  const reportFile = reportPath(values, 'resilience.html');
   const chosen = SCENARIOS.filter(
     (s) => values.scenario === undefined || s.name === values.scenario,
   );
@@ -484,9 +488,9 @@ async function main(): Promise<void> {
   const server = new FaultServer();
   await server.listen();
   const rows: Row[] = [];
-  console.log(
-    `Resilience scorecard — Node ${process.version}, ${QUICK ? 'quick' : 'full'} run; every client with its own default retry and backoff.\n`,
-  );
+  const started = new Date().toISOString();
+  const heading = `Resilience scorecard — Node ${process.version}, ${QUICK ? 'quick' : 'full'} run; every client with its own default retry and backoff.`;
+  console.log(`${heading}\n`);
   try {
     for (const scenario of chosen) {
       console.log(
@@ -501,7 +505,7 @@ async function main(): Promise<void> {
         rows.push(row);
         const ms = row.outcomes.map((o) => o.ms);
         console.log(
-          `  ${row.client.padEnd(28)} ${pct(okShare(row)).padStart(7)}  ${perCall(row).toFixed(2)} req/call  p50 ${percentile(ms, 50).toFixed(0)} ms  p99 ${percentile(ms, 99).toFixed(0)} ms  errors: ${codes(row.outcomes)}${row.notes.length > 0 ? `\n  ${' '.repeat(28)} ${row.notes.join('; ')}` : ''}${row.verdict === undefined ? '' : `\n  ${' '.repeat(28)} ${row.verdict.pass ? 'PASS' : 'FAIL'}: ${row.verdict.text}`}`,
+          `  ${row.client.padEnd(28)} ${pct(okShare(row)).padStart(7)}  ${perCall(row).toFixed(2)} req/call  p50 ${percentile(ms, 50).toFixed(0)} ms  p99 ${percentile(ms, 99).toFixed(0)} ms  errors: ${errorCodes(row.outcomes)}${row.notes.length > 0 ? `\n  ${' '.repeat(28)} ${row.notes.join('; ')}` : ''}${row.verdict === undefined ? '' : `\n  ${' '.repeat(28)} ${row.verdict.pass ? 'PASS' : 'FAIL'}: ${row.verdict.text}`}`,
         );
       }
       console.log('');
@@ -516,8 +520,16 @@ async function main(): Promise<void> {
   for (const row of rows) {
     const ms = row.outcomes.map((o) => o.ms);
     console.log(
-      `| ${row.scenario} | ${row.client} | ${pct(okShare(row))} | ${perCall(row).toFixed(2)} | ${percentile(ms, 50).toFixed(0)} | ${percentile(ms, 99).toFixed(0)} | ${codes(row.outcomes)} | ${row.verdict === undefined ? '' : `${row.verdict.pass ? 'PASS' : 'FAIL'}: ${row.verdict.text}`} |`,
+      `| ${row.scenario} | ${row.client} | ${pct(okShare(row))} | ${perCall(row).toFixed(2)} | ${percentile(ms, 50).toFixed(0)} | ${percentile(ms, 99).toFixed(0)} | ${errorCodes(row.outcomes)} | ${row.verdict === undefined ? '' : `${row.verdict.pass ? 'PASS' : 'FAIL'}: ${row.verdict.text}`} |`,
     );
+  }
+  if (reportFile !== undefined) {
+    const report = resilienceReport({
+      meta: [heading, `started ${started}`],
+      scenarios: chosen,
+      rows,
+    });
+    console.log(`\nreport: ${shownPath(writeReport(report, reportFile))}`);
   }
 }
 

@@ -16,6 +16,8 @@ import { parseArgs } from 'node:util';
 import { ADAPTERS } from './adapters.js';
 import { killAll, killChildrenOnExit, progress, runChild, ServerProcess } from './processes.js';
 import type { IdleResult, MemoryResult, StreamResult, ThroughputResult } from './protocol.js';
+import { benchReport } from './report/bench-report.js';
+import { REPORT_OPTIONS, reportHelp, reportPath, shownPath, writeReport } from './report/write.js';
 import { BUILD_ENV, buildSentinel } from './sentinel.js';
 import type { ServerStats } from './server.js';
 import { fmt, fmtBytes, fmtInt, fmtRatio, maxOf, median, table } from './stats.js';
@@ -41,7 +43,7 @@ const HELP = `npm run bench -- [options]
   --per-host <n>        idle connections per host (default 10)
   --source <build|tsx>  http-sentinel compiled by the project's tsc (default, what the
                         package ships) or src/ through the tsx loader
-  --help
+${reportHelp('bench.html')}  --help
 `;
 
 // ---- scenarios ----
@@ -92,6 +94,8 @@ interface Settings {
   hosts: number;
   perHost: number;
   source: 'build' | 'tsx';
+  /** The HTML report's path; undefined with `--no-report`. */
+  report: string | undefined;
 }
 
 function settingsFrom(argv: string[]): Settings | undefined {
@@ -110,6 +114,7 @@ function settingsFrom(argv: string[]): Settings | undefined {
       hosts: { type: 'string' },
       'per-host': { type: 'string' },
       source: { type: 'string', default: 'build' },
+      ...REPORT_OPTIONS,
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -175,6 +180,7 @@ function settingsFrom(argv: string[]): Settings | undefined {
     hosts: Math.round(num(values.hosts, 1000, 'hosts')),
     perHost: Math.round(num(values['per-host'], 10, 'per-host')),
     source: values.source,
+    report: reportPath(values, 'bench.html'),
   };
 }
 
@@ -333,6 +339,7 @@ function throughputRows(samples: Sample[], adapters: string[]): Row[] {
         vsRequest: perRound(samples, adapter, BASELINE, rps),
         vsClient: perRound(samples, adapter, RAW_CLIENT, rps),
         p50: median(results.map((r) => r.p50)),
+        p90: median(results.map((r) => r.p90)),
         p99: median(results.map((r) => r.p99)),
         cpu: median(results.map((r) => r.cpuPerRequest)),
         faults: median(results.map((r) => r.faultsPerRequest)),
@@ -374,6 +381,12 @@ function streamRows(samples: Sample[], adapters: string[]): Row[] {
 
 function label(adapter: string): string {
   return ADAPTERS[adapter]?.label ?? adapter;
+}
+
+function idleLabel(adapter: string): string {
+  if (adapter === 'raw-socket') return 'net.Socket (floor)';
+  if (adapter === 'undici-request') return 'undici Agent';
+  return label(adapter);
 }
 
 function notesOf(rows: Row[]): string[] {
@@ -625,7 +638,7 @@ async function main(): Promise<void> {
   // ---- report ----
   const out: string[] = [];
   const seconds = (Date.now() - started) / 1000;
-  out.push(
+  const header = [
     `http-sentinel bench — ${s.quick ? 'quick' : 'full'} run, ${new Date(started).toISOString()}`,
     machine,
     versions,
@@ -636,8 +649,8 @@ async function main(): Promise<void> {
     `x request = req/s ÷ undici request (Pool) in the same round; x Client = ÷ raw undici Client.request; ` +
       'median over rounds. CPU = client process user+system per request. faults/req = minor page faults ' +
       'of the client per request. conns = connections the server saw. srv µs/req = server CPU per request.',
-    '',
-  );
+  ];
+  out.push(...header, '');
   const summary: Record<string, Row[]> = {};
   for (const scenario of scenarios) {
     const mine = samples.filter((x) => x.scenario === scenario.id);
@@ -680,11 +693,7 @@ async function main(): Promise<void> {
           r === undefined
             ? [`FAILED ${error}`, '', '', '', '', '', '']
             : [
-                r.adapter === 'raw-socket'
-                  ? 'net.Socket (floor)'
-                  : r.adapter === 'undici-request'
-                    ? 'undici Agent'
-                    : label(r.adapter),
+                idleLabel(r.adapter),
                 fmtInt(open),
                 r.idleReported === undefined ? '—' : fmtInt(r.idleReported),
                 fmtBytes(r.heapPerConnection),
@@ -827,6 +836,20 @@ async function main(): Promise<void> {
   writeFileSync(file, json);
   writeFileSync(`${RESULTS}latest.json`, json);
   out.push(`results: ${file.slice(ROOT.length)}`);
+  if (s.report !== undefined) {
+    const report = benchReport({
+      meta: header,
+      rounds: s.rounds,
+      scenarios,
+      summary,
+      label,
+      idleLabel,
+      targets,
+      memory: memoryResult ?? memoryError,
+      idle,
+    });
+    out.push(`report: ${shownPath(writeReport(report, s.report))}`);
+  }
   console.log(out.join('\n'));
 }
 
