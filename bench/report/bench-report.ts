@@ -103,6 +103,7 @@ function throughputSection(
     : ['CPU × Client', 'faults/req', 'conns', 'srv µs/req', 'notes'];
   return {
     title: `${scenario.id}: ${scenario.title}`,
+    short: scenario.id,
     notes: [],
     charts: [
       bars('Requests per second', 'req/s', rows, label, [{ label: 'req/s', key: 'rps' }], 0),
@@ -154,6 +155,7 @@ function streamSection(
   const v = (r: BenchRow, key: string): number => r.values[key] ?? Number.NaN;
   return {
     title: `${scenario.id}: ${scenario.title}`,
+    short: scenario.id,
     notes: [],
     charts: [
       bars('Throughput', 'MiB/s', rows, label, [{ label: 'MiB/s', key: 'mibps' }], 0),

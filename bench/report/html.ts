@@ -118,7 +118,9 @@ function sectionHtml(section: ReportSection, s: number): string {
 /** The whole page. */
 export function renderReport(report: Report, assets: ReportAssets): string {
   const nav = report.sections
-    .map((section, s) => `<a href="#section-${s}">${escapeHtml(section.title)}</a>`)
+    .map(
+      (section, s) => `<a href="#section-${s}">${escapeHtml(section.short ?? section.title)}</a>`,
+    )
     .join('\n');
   return `<!doctype html>
 <html lang="en">

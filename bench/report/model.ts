@@ -15,6 +15,8 @@ export interface Report {
 
 export interface ReportSection {
   title: string;
+  /** A short name for the page's table of contents (default: the title). */
+  short?: string;
   /** Lines of explanation shown before the charts. */
   notes: string[];
   charts: BarChart[];

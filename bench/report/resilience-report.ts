@@ -110,6 +110,7 @@ function scenarioSection(scenario: ScorecardScenario, rows: ScorecardRow[]): Rep
   const lat = rows.map(latencies);
   return {
     title: `${scenario.name}: ${scenario.title}`,
+    short: scenario.name,
     notes: [`http-sentinel target: ${scenario.target}`],
     charts: [
       {

@@ -128,6 +128,7 @@ test('text in titles, notes, tables and meta is escaped', () => {
   assert.ok(!body.includes('<img src=x'));
   assert.ok(body.includes('<title>Report &lt;img src=x onerror=alert(1)&gt;</title>'));
   assert.ok(body.includes('<h2>c64-64b: &lt;b&gt;bold&lt;/b&gt;</h2>'));
+  assert.ok(body.includes('<a href="#section-0">c64-64b: &lt;b&gt;bold&lt;/b&gt;</a>'));
   assert.ok(body.includes('<li>machine &amp; &quot;quotes&quot;</li>'));
   assert.ok(body.includes('<caption>ratios &lt;i&gt;</caption>'));
   assert.ok(body.includes('<td class="text fail">NOT MET &amp; failed</td>'));
@@ -308,6 +309,7 @@ test('resilience results: success and amplification per scenario and client, the
   const html = renderReport(report, assets);
   assert.deepEqual(JSON.parse(embedded(html)), report);
   assert.ok(html.includes('<h2>hedge: slow tail &lt;/script&gt;&lt;b&gt;</h2>'));
+  assert.ok(html.includes('<a href="#section-2">hedge</a>'));
   assert.equal(drawWith(report).length, 2 + 1 + 1);
 });
 
