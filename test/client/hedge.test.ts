@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import type http from 'node:http';
 import { afterEach, describe, it } from 'node:test';
+import { ManualClock } from '../../src/core/clock.js';
 import { InvalidRequestError } from '../../src/core/errors.js';
 import { Fixtures, rejectsWith, waitFor } from '../helpers/client-helpers.js';
 
@@ -28,9 +29,15 @@ async function slowFirst(body = 'fast') {
 
 describe('hedged requests', () => {
   it('a hedge answers when the first request hangs; the first is cancelled', async () => {
+    // The injected clock decides when the hedge goes, so a loaded machine cannot send a
+    // second hedge before the first one answers.
+    const clock = new ManualClock();
     const { server, held } = await slowFirst();
-    const client = fx.client({ hedge: { delayMs: 20 } });
-    const res = await client.get(server.url);
+    const client = fx.client({ clock, hedge: { delayMs: 20 } });
+    const pending = client.get(server.url);
+    await waitFor(() => held.length === 1, 'the first request at the server');
+    clock.advance(20);
+    const res = await pending;
     assert.equal(res.text(), 'fast 2');
     assert.equal(res.attempts, 2, 'every request sent counts');
     const { retry } = client.stats();
@@ -139,8 +146,14 @@ describe('hedged requests', () => {
   it('the call deadline ends every request of the attempt', async () => {
     const held: http.ServerResponse[] = [];
     const server = await fx.server((_req, res) => void held.push(res));
-    const client = fx.client({ hedge: { delayMs: 10 }, timeout: 100, retry: false });
-    const err = await rejectsWith(client.get(server.url), 'SENTINEL_TIMEOUT');
+    const clock = new ManualClock();
+    const client = fx.client({ clock, hedge: { delayMs: 10 }, timeout: 100, retry: false });
+    const pending = rejectsWith(client.get(server.url), 'SENTINEL_TIMEOUT');
+    for (const sent of [1, 2, 3]) {
+      await waitFor(() => held.length === sent, `request ${sent} at the server`);
+      clock.advance(sent < 3 ? 10 : 100);
+    }
+    const err = await pending;
     assert.equal(err.attempts, 3, 'the first request and two hedges (the default)');
     assert.equal(held.length, 3);
     await waitFor(() => client.pool.stats().totals.active === 0, 'connections released');
