@@ -54,6 +54,8 @@ export class Attempt implements BackendPick {
   streamEnded = false;
   /** That body's verdict on the backend. */
   streamVerdict: Verdict['backend'] = 'none';
+  /** Its OpenTelemetry span while one is open. */
+  span: unknown = undefined;
 
   constructor(
     origin: Origin | undefined,

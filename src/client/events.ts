@@ -1,9 +1,13 @@
 /**
  * What a client reports as it works: attempts, retries (and retries refused), breaker
  * transitions. Subscribe with `client.onEvent(fn)`, which returns the unsubscribe
- * function. With no subscriber the client does no work for events at all.
+ * function. With no subscriber the client does no work for events at all. The same hub
+ * hands retries and breaker transitions to their `diagnostics_channel` channels and to
+ * OpenTelemetry, and holds the client family's OpenTelemetry for the stages.
  */
 import type { SentinelError } from '../core/errors.js';
+import type { Otel } from '../telemetry/otel.js';
+import { breakerChannel, retryChannel } from './channels.js';
 
 /** One attempt ended: with a response (any status) or an error. */
 export interface AttemptEvent {
@@ -59,10 +63,22 @@ export type ClientEvent = AttemptEvent | RetryEvent | RetryRefusedEvent | Breake
  */
 export class EventHub {
   readonly #listeners = new Set<(event: ClientEvent) => void>();
+  /** @internal The client family's OpenTelemetry, when it has any. */
+  otel: Otel | undefined = undefined;
 
   /** True when someone listens: callers skip building events otherwise. */
   get active(): boolean {
     return this.#listeners.size > 0;
+  }
+
+  /** True when retry events are wanted: a listener, their channel, or OpenTelemetry. */
+  get retries(): boolean {
+    return this.#listeners.size > 0 || this.otel !== undefined || retryChannel.hasSubscribers;
+  }
+
+  /** True when breaker events are wanted: a listener or their channel. */
+  get breakers(): boolean {
+    return this.#listeners.size > 0 || breakerChannel.hasSubscribers;
   }
 
   subscribe(listener: (event: ClientEvent) => void): () => void {
@@ -80,6 +96,16 @@ export class EventHub {
       } catch (err) {
         process.emitWarning(err instanceof Error ? err : String(err), 'SentinelListenerWarning');
       }
+    }
+    switch (event.type) {
+      case 'retry':
+      case 'retry-refused':
+        if (retryChannel.hasSubscribers) retryChannel.publish(event);
+        this.otel?.retry(event.method, event.url, event.type === 'retry' ? undefined : event.by);
+        break;
+      case 'breaker':
+        if (breakerChannel.hasSubscribers) breakerChannel.publish(event);
+        break;
     }
   }
 }

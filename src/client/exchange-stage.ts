@@ -191,13 +191,26 @@ export class Exchanger {
     now: number,
   ): void {
     att.conn = conn;
-    if (!att.sent) {
+    const resend = att.sent;
+    if (!resend) {
       att.sent = true;
       att.sentAt = now;
       // A hedge runs under the deadline its attempt already has.
       if (!att.hedge) call.armAttempt(now);
       if (att.first) this.#resilience.sent(now);
     }
+    const otel = this.#events.otel;
+    const headers =
+      otel === undefined
+        ? request.headers
+        : otel.sending(
+            att,
+            request.method,
+            request.target.href,
+            request.headers,
+            call.attempts - 1,
+            resend,
+          );
     // `let`, not `const`: onEnd can run inside conn.exchange() (a dispatch that
     // throws), before the assignment.
     let exchange: Exchange | undefined;
@@ -205,7 +218,7 @@ export class Exchanger {
       {
         method: request.method,
         path: request.target.path,
-        headers: request.headers,
+        headers,
         body: request.body.data,
         bodyLength: Math.max(request.body.length, 0),
         maxBodySize: opts.maxBodySize,
@@ -266,8 +279,11 @@ export class Exchanger {
               call.acquiring(),
             );
           } catch (err) {
-            throw call.abortError ?? call.attemptError ?? err;
+            const error = call.abortError ?? call.attemptError ?? asSentinelError(err);
+            this.#events.otel?.waited(att.origin!, this.#clock.now() - waitStart, error);
+            throw error;
           }
+          this.#events.otel?.waited(att.origin!, this.#clock.now() - waitStart, undefined);
         }
         const now = this.#clock.now();
         att.queuedMs = now - waitStart;
@@ -350,6 +366,7 @@ export class Exchanger {
     att.endedAt = now;
     const duration = now - att.startedAt;
     this.#attemptEnded(request, call, att, duration);
+    this.#events.otel?.ended(att, request.method);
     // A 502/503/504 counts for the breaker once per call: if a retry follows, its answer
     // is the verdict (see the retry loop).
     att.deferBreaker = verdict.kind === 'unavailable';

@@ -42,6 +42,7 @@ export const SHARED_OPTIONS = [
   'adaptive',
   'upstreams',
   'clock',
+  'telemetry',
 ] as const;
 
 /** The engine of a `retry` option. */

@@ -10,6 +10,8 @@ import { InvalidRequestError } from '../core/errors.js';
 import { type HeadersInit, mergeHeaders, normalizeHeaders } from '../core/headers.js';
 import { ConnectionPool, type PoolStats } from '../pool/index.js';
 import type { RetryEngine } from '../retry/index.js';
+import { createOtel } from '../telemetry/otel.js';
+import { traceCall, tracingWatched } from './channels.js';
 import { type ClientEvent, EventHub } from './events.js';
 import { appendHooks, engineOf, join, pairs, SHARED_OPTIONS, takeFamily } from './extend.js';
 import { mergeHooks, NO_HOOKS } from './hooks.js';
@@ -72,6 +74,8 @@ export class HttpClient {
   readonly #lentUpstreams: readonly string[];
   readonly #acquireWaitMs: number;
   readonly #pipeline: Pipeline;
+  /** Made by extend(): it shares its parent's state, which the parent's close() ends. */
+  readonly #child: boolean;
   #closed = false;
 
   /**
@@ -83,6 +87,7 @@ export class HttpClient {
       throw new InvalidRequestError('client options must be an object');
     }
     const family = takeFamily();
+    this.#child = family !== undefined;
     this.#options = options;
     const now = options.clock ?? systemClock;
     const {
@@ -98,6 +103,7 @@ export class HttpClient {
       upstreams,
       redirectStripHeaders,
       hooks,
+      telemetry,
       ...rest
     } = options;
     const defaults = resolveOptions(DEFAULT_REQUEST_OPTIONS, rest);
@@ -116,6 +122,8 @@ export class HttpClient {
       this.#lentUpstreams = [];
     } else {
       this.#events = new EventHub();
+      // Checked first: a bad option fails before anything is made.
+      this.#events.otel = createOtel(telemetry);
       this.#resilience = new Resilience(options, now, this.#events);
       this.#engine = this.#resilience.engine;
       const definitions = checkUpstreams(upstreams);
@@ -143,6 +151,7 @@ export class HttpClient {
       }
       this.#lentUpstreams = this.#ownsPool ? [] : definitions.map((d) => d.name);
       addUpstreams(this.pool, definitions);
+      this.#events.otel?.watch(this.pool, this.#resilience, () => breakerStates(this.#resilience));
     }
     this.#pipeline = new Pipeline({
       pool: this.pool,
@@ -256,6 +265,13 @@ export class HttpClient {
     if (typeof init !== 'object' || init === null) {
       return Promise.reject(new InvalidRequestError('stream() takes an object'));
     }
+    if (tracingWatched()) {
+      return traceCall(init.method, init.url, true, () => this.#stream(init));
+    }
+    return this.#stream(init);
+  }
+
+  #stream(init: RequestInit): Promise<StreamingResponse> {
     return this.#pipeline.run(
       init.method,
       init.url,
@@ -277,6 +293,11 @@ export class HttpClient {
   ): Promise<HttpResponse> {
     // The verbs take `json` with the options; request() passes its own.
     const payload = json === undefined ? options?.json : json;
+    if (tracingWatched()) {
+      return traceCall(method, url, false, () =>
+        this.#pipeline.run(method, url, headers, body, payload, options, false),
+      ) as Promise<HttpResponse>;
+    }
     return this.#pipeline.run(
       method,
       url,
@@ -369,6 +390,8 @@ export class HttpClient {
     this.#pipeline.close();
     for (const name of this.#lentUpstreams) this.pool.removeUpstream(name);
     if (this.#ownsPool) await this.pool.close();
+    // After the pool: the lifetimes of the connections it just closed are still recorded.
+    if (!this.#child) this.#events.otel?.close();
   }
 
   /** @internal The URL cache, for tests. */
@@ -378,5 +401,14 @@ export class HttpClient {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+}
+
+/** Each host's breaker state, for `http_sentinel.breaker.state`. */
+function* breakerStates(resilience: Resilience): Iterable<readonly [string, string]> {
+  const { hosts } = resilience.stats();
+  for (const key in hosts) {
+    const breaker = hosts[key]!.breaker;
+    if (breaker !== undefined) yield [key, breaker.state];
   }
 }

@@ -2,6 +2,7 @@
  * Request and client options: the public shapes, their defaults, and the one place they
  * are checked. Per-request options are merged over the client's once per call.
  */
+
 import type { Clock } from '../core/clock.js';
 import { InvalidRequestError, isSentinelError } from '../core/errors.js';
 import type { HeadersInit } from '../core/headers.js';
@@ -21,6 +22,7 @@ import type {
   RetryConfig,
   RetryEngine,
 } from '../retry/index.js';
+import type { TelemetryOptions } from '../telemetry/options.js';
 import type { Hooks } from './hooks.js';
 import type { OptionName } from './option-names.js';
 import type { SearchParamsInit } from './prepare.js';
@@ -206,6 +208,18 @@ export interface ClientOptions
    * ```
    */
   upstreams?: Record<string, ClientUpstreamOptions>;
+  /**
+   * OpenTelemetry providers to use instead of the global ones, or `false` for no
+   * OpenTelemetry. Used only when `@opentelemetry/api` is installed (an optional peer
+   * dependency), and decided when the client is made: register the SDK first. Spans
+   * and metrics follow the HTTP client semantic conventions (README, Observability).
+   * @default the global providers, when an SDK has registered them
+   * @example
+   * ```ts
+   * new HttpClient({ telemetry: { meterProvider, tracerProvider } });
+   * ```
+   */
+  telemetry?: TelemetryOptions | false;
 }
 
 /** See {@link RequestOptions.hedge}. */

@@ -20,6 +20,7 @@ import type { BodyStream } from '../pool/body-stream.js';
 import type { ConnectionPool } from '../pool/index.js';
 import type { RetryEngine } from '../retry/index.js';
 import { Call } from './call.js';
+import { callEnded, callFailed, callStarted, type RequestChannelInfo } from './channels.js';
 import { ACCEPT_ENCODING } from './decompress.js';
 import type { EventHub } from './events.js';
 import { Exchanger } from './exchange-stage.js';
@@ -122,6 +123,8 @@ export class Pipeline {
     stream: boolean,
   ): Promise<HttpResponse | StreamingResponse> {
     let call: Call | undefined;
+    /** Set when the call's start was published: its end or error will be too. */
+    let watched: RequestChannelInfo | undefined;
     let handedOver = false;
     let hooks = this.#hooks;
     try {
@@ -164,6 +167,7 @@ export class Pipeline {
         this.#clock.now(),
       );
       this.#calls.add(call);
+      watched = callStarted(request.method, request.target.href, stream);
       let redirected = false;
       for (let hops = 0; ; hops++) {
         const att = await this.#retry.run(call, request, opts, stream, engine, hooks, hops === 0);
@@ -193,6 +197,8 @@ export class Pipeline {
           if (replaced !== response) {
             // The call's own response is not used: its streamed body lets its connection go.
             if (!Buffer.isBuffer(result.body)) (result.body as BodyStream).cancel();
+            if (watched !== undefined)
+              callEnded(watched, replaced, this.#clock.now() - call.startedAt);
             return replaced;
           }
         }
@@ -212,6 +218,7 @@ export class Pipeline {
           if (source.settled) finish();
           else call.onStreamEnd = finish;
         }
+        if (watched !== undefined) callEnded(watched, response, this.#clock.now() - call.startedAt);
         return response;
       }
     } catch (err) {
@@ -222,6 +229,7 @@ export class Pipeline {
         error = await runBeforeError(hooks.beforeError, error);
         error.attempts ??= call?.reportedAttempts ?? 0;
       }
+      if (watched !== undefined) callFailed(watched, error, this.#clock.now() - call!.startedAt);
       throw error;
     } finally {
       if (call !== undefined && !handedOver) {

@@ -201,7 +201,7 @@ export class Resilience {
             : new HostHealth(this.#healthConfig, { clock: this.#held }),
       };
       guard.breaker?.onStateChange((to, from) => {
-        if (this.#events.active) this.#events.emit({ type: 'breaker', host: key, from, to });
+        if (this.#events.breakers) this.#events.emit({ type: 'breaker', host: key, from, to });
       });
       this.#hosts.set(key, guard);
     }
@@ -230,6 +230,7 @@ export class Resilience {
       if (health !== undefined && this.#shed && first && health.shouldShed()) {
         this.shed++;
         health.recordShed();
+        this.#events.otel?.shed(key);
         breaker?.record('ignored', undefined, ticket);
         throw new CircuitOpenError(key, 0);
       }

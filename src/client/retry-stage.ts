@@ -260,7 +260,7 @@ export class RetryStage {
     if (!decision.retry) return undefined;
     const refused = this.#resilience.refuseRetry();
     if (refused === undefined) {
-      if (this.#events.active) {
+      if (this.#events.retries) {
         this.#events.emit({
           type: 'retry',
           method: request.method,
@@ -274,7 +274,7 @@ export class RetryStage {
       }
       return decision.delayMs;
     }
-    if (this.#events.active) {
+    if (this.#events.retries) {
       this.#events.emit({
         type: 'retry-refused',
         method: request.method,

@@ -9,6 +9,7 @@ import { type TimerHandle, unrefTimer } from '../core/clock.js';
 import { DeadlineQueue } from '../core/deadlines.js';
 import { AbortError, PoolClosedError } from '../core/errors.js';
 import { timeout as checkTimeout } from '../core/validate.js';
+import { poolCloseChannel, poolConnectChannel, publishClose, publishConnect } from './channels.js';
 import { ClientOptionsCache } from './client-options.js';
 import { normalizePoolConfig, type PoolConfig, waitTime } from './config.js';
 import { Connection, type ConnectionObserver, Place } from './connection.js';
@@ -109,6 +110,9 @@ export class ConnectionPool {
 
   /** Told by a connection that its socket closed or failed. */
   readonly #observer: ConnectionObserver = {
+    connectionOpened: (connection) => {
+      if (poolConnectChannel.hasSubscribers) publishConnect(this, connection);
+    },
     connectionClosed: (connection) => this.#connectionClosed(connection),
   };
 
@@ -454,6 +458,9 @@ export class ConnectionPool {
 
   /** A connection's socket closed or failed. */
   #connectionClosed(connection: Connection): void {
+    if (poolCloseChannel.hasSubscribers) {
+      publishClose(this, connection, this.config.clock.now());
+    }
     if (connection.place !== Place.Idle) return;
     const entry = this.#hosts.get(connection.origin.origin);
     if (entry === undefined) return;

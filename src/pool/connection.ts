@@ -25,6 +25,7 @@ import type { ProxyConnector } from './proxy-connector.js';
 
 /** What the pool needs to hear from its connections. */
 export interface ConnectionObserver {
+  connectionOpened(connection: Connection): void;
   connectionClosed(connection: Connection): void;
 }
 
@@ -84,6 +85,8 @@ export class Connection {
   readonly origin: Origin;
   /** Clock time the connection was created. */
   readonly createdAt: number;
+  /** Clock time its socket was ready (TLS included); -1 until then. */
+  connectedAt = -1;
   /** Clock time the connection was last released. */
   idleSince = 0;
   /** Requests sent on this connection. */
@@ -188,7 +191,9 @@ export class Connection {
   #onConnect = (): void => {
     this.#clearConnectTimer();
     this.#connected = true;
+    this.connectedAt = this.#clock.now();
     this.stats.created++;
+    this.#observer.connectionOpened(this);
   };
 
   #onDisconnect = (): void => {
