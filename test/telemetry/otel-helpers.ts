@@ -10,8 +10,8 @@ import {
   type DataPoint,
   type Histogram,
   MeterProvider,
-  MetricReader,
   type MetricData,
+  MetricReader,
 } from '@opentelemetry/sdk-metrics';
 import {
   BasicTracerProvider,
@@ -101,6 +101,11 @@ export function point(
 /** A histogram point's count. */
 export function count(p: DataPoint<unknown> | undefined): number {
   return p === undefined ? 0 : (p.value as Histogram).count;
+}
+
+/** A histogram point's sum. */
+export function sum(p: DataPoint<unknown> | undefined): number | undefined {
+  return p === undefined ? undefined : (p.value as Histogram).sum;
 }
 
 /** Spans finished so far, in the order they ended. */
