@@ -1,4 +1,18 @@
 export type {
+  MeterProviderLike,
+  TelemetryOptions,
+  TracerProviderLike,
+} from '../telemetry/options.js';
+export type {
+  BreakerStateMessage,
+  RequestChannelInfo,
+  RequestEndMessage,
+  RequestErrorMessage,
+  RequestStartMessage,
+  RequestTraceContext,
+  RetryMessage,
+} from './channels.js';
+export type {
   AttemptEvent,
   BreakerEvent,
   ClientEvent,

@@ -1,4 +1,5 @@
 export * from '../core/errors.js';
+export type { PoolCloseMessage, PoolConnectMessage } from './channels.js';
 export { DEFAULT_POOL_CONFIG, normalizePoolConfig, type PoolConfig } from './config.js';
 export {
   Connection,

@@ -153,7 +153,7 @@ class MeterWatch {
 const watches = new WeakMap<Meter, MeterWatch>();
 
 /**
- * Watches a client family's pool and breakers on `meter` until the returned function is
+ * @internal Watches a client family's pool and breakers on `meter` until the returned function is
  * called (by the client's `close()`).
  */
 export function watch(

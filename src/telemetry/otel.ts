@@ -254,7 +254,7 @@ export class Otel {
 }
 
 /**
- * The client's OpenTelemetry, or undefined when there is none to use: `false`; the API
+ * @internal The client's OpenTelemetry, or undefined when there is none to use: `false`; the API
  * not installed; or neither a tracer nor a meter beyond the API's no-ops (no SDK
  * registered, no provider given). Decided once, when the client is made: register the
  * SDK before creating clients, as OpenTelemetry asks of every instrumentation.
