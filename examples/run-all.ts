@@ -12,6 +12,7 @@ import { main as errorHandling } from './error-handling.js';
 import { startExampleServer } from './example-server.js';
 import { main as jsonApi } from './json-api.js';
 import { main as poolDemo } from './pool-demo.js';
+import { main as prometheus } from './prometheus.js';
 import { main as retryDemo } from './retry-demo.js';
 
 /** One runnable example. `run` gets the shared server's URL; some start their own. */
@@ -46,6 +47,11 @@ export const EXAMPLES: readonly Example[] = [
     file: 'pool-demo.ts',
     title: 'the connection pool on its own',
     run: (url) => poolDemo({ baseUrl: url }),
+  },
+  {
+    file: 'prometheus.ts',
+    title: 'OpenTelemetry metrics scraped by Prometheus from /metrics',
+    run: (url) => prometheus({ baseUrl: url }),
   },
   { file: 'demo.ts', title: 'the tour (own server)', run: () => demo() },
   {

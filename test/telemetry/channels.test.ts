@@ -209,7 +209,10 @@ describe("tracingChannel('http-sentinel:request')", () => {
       events.length = 0;
       await rejectsWith(client.get('bad url'), 'SENTINEL_INVALID_REQUEST');
       assert.deepEqual(events, ['start', 'end', 'error', 'asyncStart', 'asyncEnd']);
-      assert.equal((context?.error as { code?: string }).code, 'SENTINEL_INVALID_REQUEST');
+      assert.equal(
+        (context?.error as { code?: string } | undefined)?.code,
+        'SENTINEL_INVALID_REQUEST',
+      );
     } finally {
       tracing.unsubscribe(handlers);
       tracing.start.unbindStore(store);
