@@ -98,6 +98,67 @@ async function sentinelHook(target: Target, connections: number): Promise<Adapte
   };
 }
 
+/**
+ * client.get with OpenTelemetry on, as an application sets it up: the SDK registered
+ * globally (AsyncLocalStorage context manager, W3C propagator), a meter provider with a
+ * reader (collected never during a run: recording is the per-request cost) and a tracer
+ * provider sampling every span into a batch processor whose exporter drops them.
+ * `telemetry: false` gives the same process with the client's instrumentation off.
+ */
+async function sentinelOtel(
+  target: Target,
+  connections: number,
+  telemetry?: false,
+): Promise<Adapter> {
+  const [{ context, metrics, propagation, trace }, hooks, core, sdkMetrics, sdkTrace] =
+    await Promise.all([
+      import('@opentelemetry/api'),
+      import('@opentelemetry/context-async-hooks'),
+      import('@opentelemetry/core'),
+      import('@opentelemetry/sdk-metrics'),
+      import('@opentelemetry/sdk-trace-base'),
+    ]);
+  class Reader extends sdkMetrics.MetricReader {
+    protected override onForceFlush(): Promise<void> {
+      return Promise.resolve();
+    }
+    protected override onShutdown(): Promise<void> {
+      return Promise.resolve();
+    }
+  }
+  const meterProvider = new sdkMetrics.MeterProvider({ readers: [new Reader()] });
+  const tracerProvider = new sdkTrace.BasicTracerProvider({
+    spanProcessors: [
+      new sdkTrace.BatchSpanProcessor({
+        export: (_spans, done) => done({ code: core.ExportResultCode.SUCCESS }),
+        shutdown: () => Promise.resolve(),
+      }),
+    ],
+  });
+  context.setGlobalContextManager(new hooks.AsyncLocalStorageContextManager().enable());
+  propagation.setGlobalPropagator(new core.W3CTraceContextPropagator());
+  trace.setGlobalTracerProvider(tracerProvider);
+  metrics.setGlobalMeterProvider(meterProvider);
+  const { HttpClient } = await loadSentinel();
+  const client = new HttpClient({ pool: { maxConnections: connections }, telemetry });
+  const url = target.url;
+  return {
+    async request() {
+      const res = await client.get(url);
+      if (res.status !== 200) throw new Error(`status ${res.status}`);
+      return res.body.length;
+    },
+    async stream() {
+      throw new Error('sentinel-otel measures buffered requests only');
+    },
+    async close() {
+      await client.close();
+      await tracerProvider.shutdown();
+      await meterProvider.shutdown();
+    },
+  };
+}
+
 async function sentinelConn(target: Target, connections: number): Promise<Adapter> {
   const { ConnectionPool } = await loadPool();
   const pool = new ConnectionPool({ maxConnections: connections });
@@ -361,6 +422,11 @@ export const ADAPTERS: Record<string, AdapterSpec> = {
   'sentinel-get': { label: 'sentinel client.get', create: sentinelGet },
   'sentinel-conn': { label: 'sentinel conn.request', create: sentinelConn },
   'sentinel-hook': { label: 'sentinel get + 1 hook', create: sentinelHook },
+  'sentinel-otel': { label: 'sentinel get + OTel SDK', create: (t, c) => sentinelOtel(t, c) },
+  'sentinel-otel-off': {
+    label: 'sentinel get, SDK, telemetry off',
+    create: (t, c) => sentinelOtel(t, c, false),
+  },
   'sentinel-stream': { label: 'sentinel client.stream', create: sentinelGet },
   'undici-stream': { label: 'undici request stream', create: undiciRequest },
   'node-http': { label: 'node:http Agent', create: nodeHttp },
