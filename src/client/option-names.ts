@@ -50,6 +50,7 @@ const OWN_OPTIONS: { readonly [K in Key]: Scope<K> } = {
   adaptive: 'client',
   clock: 'client',
   upstreams: 'client',
+  telemetry: 'client',
 };
 
 /** Options of other clients (ky, got, axios), with the name they have here. */
