@@ -21,6 +21,7 @@ import type { Call } from './call.js';
 import type { EventHub } from './events.js';
 import type { ResolvedOptions } from './options.js';
 import type { PreparedRequest } from './prepare.js';
+import { DownloadProgress, reportedUpload } from './progress.js';
 import type { Resilience } from './resilience.js';
 import { endPick, pickBackend, rttOf } from './upstream-pick.js';
 
@@ -211,6 +212,11 @@ export class Exchanger {
             call.attempts - 1,
             resend,
           );
+    // Each request of the attempt reports its own upload, from 0.
+    const upload =
+      opts.onUploadProgress === undefined
+        ? undefined
+        : reportedUpload(request.body.data, request.body.length, headers, opts.onUploadProgress);
     // `let`, not `const`: onEnd can run inside conn.exchange() (a dispatch that
     // throws), before the assignment.
     let exchange: Exchange | undefined;
@@ -218,13 +224,17 @@ export class Exchanger {
       {
         method: request.method,
         path: request.target.path,
-        headers,
-        body: request.body.data,
+        headers: upload === undefined ? headers : upload.headers,
+        body: upload === undefined ? request.body.data : upload.body,
         bodyLength: Math.max(request.body.length, 0),
         maxBodySize: opts.maxBodySize,
         stream,
         idleTimeoutMs: idleTimeout(stream ? (opts.attemptTimeout ?? opts.timeout) : call.attemptMs),
         onEnd: stream ? (error) => this.#streamEnded(call, conn, att, exchange, error) : undefined,
+        observer:
+          opts.onDownloadProgress === undefined
+            ? undefined
+            : new DownloadProgress(opts.onDownloadProgress, opts.maxRedirects),
       },
       this.#poolNow(now),
     );

@@ -12,6 +12,7 @@ import { ConnectionPool, type PoolStats } from '../pool/index.js';
 import type { RetryEngine } from '../retry/index.js';
 import { createOtel } from '../telemetry/otel.js';
 import { traceCall, tracingWatched } from './channels.js';
+import { checkCookieJar } from './cookies.js';
 import { type ClientEvent, EventHub } from './events.js';
 import { appendHooks, engineOf, join, pairs, SHARED_OPTIONS, takeFamily } from './extend.js';
 import { mergeHooks, NO_HOOKS } from './hooks.js';
@@ -104,9 +105,11 @@ export class HttpClient {
       redirectStripHeaders,
       hooks,
       telemetry,
+      cookieJar,
       ...rest
     } = options;
     const defaults = resolveOptions(DEFAULT_REQUEST_OPTIONS, rest);
+    const jar = checkCookieJar(cookieJar);
     const base = parseBaseUrl(baseUrl);
     const crossOriginStrip = crossOriginStripList(
       redirectStripHeaders ?? DEFAULT_REDIRECT_STRIP_HEADERS,
@@ -165,6 +168,7 @@ export class HttpClient {
       baseUrl: base,
       headers,
       crossOriginStrip,
+      cookieJar: jar,
     });
   }
 

@@ -12,6 +12,7 @@ export type {
   RequestTraceContext,
   RetryMessage,
 } from './channels.js';
+export type { CookieJarLike } from './cookies.js';
 export type {
   AttemptEvent,
   BreakerEvent,
@@ -30,6 +31,7 @@ export {
   type RequestOptions,
 } from './options.js';
 export type { SearchParamsInit } from './prepare.js';
+export type { Progress, ProgressCallback } from './progress.js';
 export { CREDENTIAL_HEADERS, DEFAULT_REDIRECT_STRIP_HEADERS } from './redirect.js';
 export type { HostResilienceStats, RetryStats } from './resilience.js';
 export {

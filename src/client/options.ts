@@ -23,9 +23,11 @@ import type {
   RetryEngine,
 } from '../retry/index.js';
 import type { TelemetryOptions } from '../telemetry/options.js';
+import type { CookieJarLike } from './cookies.js';
 import type { Hooks } from './hooks.js';
 import type { OptionName } from './option-names.js';
 import type { SearchParamsInit } from './prepare.js';
+import { checkProgressCallback, type ProgressCallback } from './progress.js';
 
 /** Options of one request; each can also be set as a client default. */
 export interface RequestOptions {
@@ -100,7 +102,7 @@ export interface RequestOptions {
    * is sent again on another connection (another backend for an upstream), up to
    * `maxHedges` times (default 2); the first complete response below 500 wins and the others are
    * cancelled. A hedge is sent only when a connection is free at once, and draws on the
-   * retry budget. Off by default.
+   * retry budget. Off by default, and for a call with a progress callback.
    */
   hedge?: HedgeOptions | false;
   /**
@@ -113,6 +115,30 @@ export interface RequestOptions {
    * ```
    */
   json?: unknown;
+  /**
+   * Called as the response body arrives (ky's option): `{ percent, transferredBytes,
+   * totalBytes }` and the chunk. Bytes are counted as they come off the wire, before
+   * decompression, so they match `content-length` (`totalBytes`, 0 when there is none).
+   * A first call at headers (`percent` 0), one per chunk, a last one (`percent` 1) when the
+   * body is complete; a followed redirect reports nothing, a retried attempt its own
+   * response from 0. A call with a progress callback is not hedged. A callback that throws
+   * fails the call with `InvalidRequestError`.
+   * @example
+   * ```ts
+   * await client.get(url, undefined, {
+   *   onDownloadProgress: ({ percent, transferredBytes }) => log(percent, transferredBytes),
+   * });
+   * ```
+   */
+  onDownloadProgress?: ProgressCallback;
+  /**
+   * Called as the request body goes out (ky's option), with the same arguments as
+   * {@link onDownloadProgress}: `totalBytes` is the body's length (0 for a stream of
+   * unknown length). Bytes count once the transport has taken them for the socket; a body
+   * held in memory goes out in 64 KiB slices so that its progress shows. Each attempt or
+   * redirect hop that sends the body reports it from 0. No body, no calls.
+   */
+  onUploadProgress?: ProgressCallback;
 }
 
 /**
@@ -158,6 +184,22 @@ export interface ClientOptions
    * ```
    */
   redirectStripHeaders?: readonly string[];
+  /**
+   * A cookie jar (got's option): a `tough-cookie` `CookieJar`, or an object with its
+   * `getCookieString(url)` and `setCookie(cookie, url)`. Every response's `Set-Cookie`
+   * (redirects, error statuses and retried attempts included) is stored in it, and every
+   * attempt and redirect hop sends the cookies the jar gives for its URL, merged with a
+   * `cookie` header of the request's own (the request's value wins for a name in both).
+   * The jar decides scope and expiry; a cookie it refuses is dropped, as browsers do. A
+   * jar that fails fails the call with `InvalidRequestError`. `extend()` children inherit
+   * it unless they give their own.
+   * @example
+   * ```ts
+   * import { CookieJar } from 'tough-cookie';
+   * const client = new HttpClient({ cookieJar: new CookieJar() });
+   * ```
+   */
+  cookieJar?: CookieJarLike;
   /** A pool to share, or options for the client's own. */
   pool?: ConnectionPool | Partial<PoolConfig>;
   /**
@@ -244,8 +286,10 @@ export interface ResolvedOptions {
   maxRedirects: number;
   decompress: boolean;
   throwHttpErrors: boolean;
-  /** Undefined: no hedging. */
+  /** Undefined: no hedging (always, when a progress callback is set). */
   hedge: Readonly<Required<HedgeOptions>> | undefined;
+  onDownloadProgress: ProgressCallback | undefined;
+  onUploadProgress: ProgressCallback | undefined;
 }
 
 /** The defaults that the documentation's table mirrors. */
@@ -258,6 +302,8 @@ export const DEFAULT_REQUEST_OPTIONS: Readonly<ResolvedOptions> = Object.freeze(
   decompress: true,
   throwHttpErrors: false,
   hedge: undefined,
+  onDownloadProgress: undefined,
+  onUploadProgress: undefined,
 });
 
 /**
@@ -283,6 +329,8 @@ export function resolveOptions(
     decompress,
     throwHttpErrors,
     hedge,
+    onDownloadProgress,
+    onUploadProgress,
   } = over;
   if (
     maxBodySize === undefined &&
@@ -292,7 +340,9 @@ export function resolveOptions(
     maxRedirects === undefined &&
     decompress === undefined &&
     throwHttpErrors === undefined &&
-    hedge === undefined
+    hedge === undefined &&
+    onDownloadProgress === undefined &&
+    onUploadProgress === undefined
   ) {
     return base;
   }
@@ -320,6 +370,16 @@ export function resolveOptions(
   if (decompress !== undefined) out.decompress = bool('decompress', decompress);
   if (throwHttpErrors !== undefined) out.throwHttpErrors = bool('throwHttpErrors', throwHttpErrors);
   if (hedge !== undefined) out.hedge = hedge === false ? undefined : checkHedge(hedge);
+  if (onDownloadProgress !== undefined) {
+    out.onDownloadProgress = checkProgressCallback('onDownloadProgress', onDownloadProgress);
+  }
+  if (onUploadProgress !== undefined) {
+    out.onUploadProgress = checkProgressCallback('onUploadProgress', onUploadProgress);
+  }
+  // Progress describes one transfer: hedges would race a second one beside it.
+  if (out.onDownloadProgress !== undefined || out.onUploadProgress !== undefined) {
+    out.hedge = undefined;
+  }
   return out;
 }
 

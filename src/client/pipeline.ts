@@ -21,6 +21,7 @@ import type { ConnectionPool } from '../pool/index.js';
 import type { RetryEngine } from '../retry/index.js';
 import { Call } from './call.js';
 import { callEnded, callFailed, callStarted, type RequestChannelInfo } from './channels.js';
+import { type CookieJarLike, Cookies } from './cookies.js';
 import { ACCEPT_ENCODING } from './decompress.js';
 import type { EventHub } from './events.js';
 import { Exchanger } from './exchange-stage.js';
@@ -58,6 +59,8 @@ export interface PipelineParts {
   readonly headers: HeadersInit | undefined;
   /** Headers a cross-origin redirect hop drops. */
   readonly crossOriginStrip: readonly string[];
+  /** The cookie jar, checked. */
+  readonly cookieJar: CookieJarLike | undefined;
 }
 
 export class Pipeline {
@@ -102,6 +105,7 @@ export class Pipeline {
       parts.resilience,
       parts.clock,
       parts.events,
+      parts.cookieJar === undefined ? undefined : new Cookies(parts.cookieJar),
     );
   }
 

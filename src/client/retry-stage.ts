@@ -14,6 +14,7 @@ import { type PoolPort, portOf } from '../pool/pool-port.js';
 import type { RetryEngine } from '../retry/index.js';
 import { Attempt, discard } from './attempt.js';
 import type { Call } from './call.js';
+import type { Cookies } from './cookies.js';
 import type { EventHub } from './events.js';
 import type { Exchanger } from './exchange-stage.js';
 import { HookHeaders, type HookRequest, type ResolvedHooks, runHooks } from './hooks.js';
@@ -27,6 +28,8 @@ export class RetryStage {
   readonly #resilience: Resilience;
   readonly #clock: Clock;
   readonly #events: EventHub;
+  /** The client's cookie jar, if it has one. */
+  readonly #cookies: Cookies | undefined;
 
   constructor(
     pool: ConnectionPool,
@@ -34,12 +37,14 @@ export class RetryStage {
     resilience: Resilience,
     clock: Clock,
     events: EventHub,
+    cookies: Cookies | undefined,
   ) {
     this.#port = portOf(pool);
     this.#exchanger = exchanger;
     this.#resilience = resilience;
     this.#clock = clock;
     this.#events = events;
+    this.#cookies = cookies;
   }
 
   /**
@@ -64,8 +69,12 @@ export class RetryStage {
     const guard = origin === undefined ? undefined : this.#resilience.host(origin.key);
     let previousDelay: number | undefined;
     let failed: Backend | undefined;
+    const cookies = this.#cookies;
     for (let n = 0; ; n++) {
-      let sent = hooks.beforeRequest.length === 0 ? request : beforeRequest(call, request, hooks);
+      // The jar is asked at every attempt: a retry carries what the last answer set.
+      let sent = cookies === undefined ? request : cookies.attach(call, request);
+      if (sent instanceof Promise) sent = await sent;
+      if (hooks.beforeRequest.length > 0) sent = beforeRequest(call, sent, hooks);
       if (sent instanceof Promise) sent = await sent;
       const now = first && n === 0 ? call.startedAt : this.#clock.now();
       const exchanger = this.#exchanger;
@@ -91,6 +100,12 @@ export class RetryStage {
       failed = att.backend;
       let delay: number | undefined;
       try {
+        // Before the next attempt or hop goes out, so that it carries them.
+        const storing =
+          cookies === undefined || att.result === undefined
+            ? undefined
+            : cookies.store(sent, att.result.rawHeaders);
+        if (storing !== undefined) await storing;
         if (call.abortError !== undefined) throw call.abortError;
         delay = this.#retryDelay(call, sent, engine, att, n, previousDelay);
       } catch (err) {

@@ -59,6 +59,22 @@ export interface ExchangeRequest {
    * cancelled), after statistics are recorded.
    */
   onEnd?: ((error: SentinelError | undefined) => void) | undefined;
+  /** Watches the response arrive (the client's download progress). */
+  observer?: ResponseObserver | undefined;
+}
+
+/**
+ * Watches a response arrive, chunk by chunk as it comes off the socket. Each method
+ * returns the error to end the exchange with when the watcher failed, else undefined;
+ * none may throw (they run inside undici's parser callbacks).
+ */
+export interface ResponseObserver {
+  /** Headers came; `length` is the body's `content-length`, -1 when unknown or bodiless. */
+  headers(status: number, length: number, rawHeaders: Buffer[]): SentinelError | undefined;
+  /** A chunk of the body came. */
+  data(chunk: Buffer): SentinelError | undefined;
+  /** The body is complete. */
+  end(): SentinelError | undefined;
 }
 
 /**
@@ -306,6 +322,14 @@ export class Exchange extends DeadlineEntry {
       this.#abortHook!(new BodyTooLargeError(this.request.maxBodySize));
       return false;
     }
+    const observer = this.request.observer;
+    if (observer !== undefined) {
+      const failed = observer.headers(statusCode, length, rawHeaders);
+      if (failed !== undefined) {
+        this.#abortHook!(failed);
+        return false;
+      }
+    }
     if (this.request.stream) {
       this.#resume = resume;
       this.#stream = new BodyStream(this);
@@ -320,6 +344,14 @@ export class Exchange extends DeadlineEntry {
     if (this.#received > this.request.maxBodySize) {
       this.#abortHook!(new BodyTooLargeError(this.request.maxBodySize));
       return false;
+    }
+    const observer = this.request.observer;
+    if (observer !== undefined) {
+      const failed = observer.data(chunk);
+      if (failed !== undefined) {
+        this.#abortHook!(failed);
+        return false;
+      }
     }
     if (this.#stream !== undefined) return this.#stream.push(chunk);
     if (this.#first === undefined) this.#first = chunk;
@@ -348,6 +380,11 @@ export class Exchange extends DeadlineEntry {
   }
 
   #complete(discard: boolean): void {
+    const failed = this.request.observer?.end();
+    if (failed !== undefined) {
+      this.#fail(failed);
+      return;
+    }
     this.#settled = true;
     this.endedAt = this.#owner.now();
     if (this.#stream !== undefined) {
