@@ -276,7 +276,8 @@ Options:
                               POST and PATCH are never retried
       --timeout <duration>    deadline of the whole transfer: 500ms, 5s, 2m, or ms
   -i, --include               print the status line and headers before the body
-  -o, --output <file>         write the body to <file> instead of stdout
+  -o, --output <file>         write the body to <file> instead of stdout, with a
+                              progress line on stderr when it is a terminal
       --max-redirects <n>     redirects to follow (default 10; 0 = none)
       --no-decompress         do not ask for or decode compressed bodies
   -v, --verbose               attempts, retries, headers and timings on stderr

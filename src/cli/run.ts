@@ -17,6 +17,7 @@ import {
   type ClientOptions,
   HttpClient,
   isSentinelError,
+  type Progress,
   type ProxyTable,
   proxyTableFromEnv,
   redactUrl,
@@ -33,6 +34,7 @@ import {
   UsageError,
 } from './args.js';
 import { formatError, formatEvent, formatHead, headLines, ms, Sink } from './output.js';
+import { ProgressBar } from './progress-bar.js';
 
 /** Exit codes, curl's where curl has one. */
 export const EXIT = {
@@ -201,6 +203,24 @@ export function clientOptions(
   return options;
 }
 
+/**
+ * The progress line of `-o`, drawn through `sink` (so that it stays in order with the
+ * other stderr lines) when `stream` is a terminal; undefined when it is not.
+ */
+function progressBar(stream: Writable, sink: Sink): ProgressBar | undefined {
+  const tty = stream as Writable & { isTTY?: boolean; columns?: number };
+  if (tty.isTTY !== true) return undefined;
+  return new ProgressBar({
+    isTTY: true,
+    get columns() {
+      return tty.columns;
+    },
+    write(text) {
+      void sink.write(text).catch(() => {});
+    },
+  });
+}
+
 async function request(command: RequestCommand, io: RunIO, stderr: Sink): Promise<number> {
   const verbose = command.verbose;
   const trace = (line: string): Promise<void> =>
@@ -222,6 +242,8 @@ async function request(command: RequestCommand, io: RunIO, stderr: Sink): Promis
   let transferTimer: NodeJS.Timeout | undefined;
   let response: StreamingResponse | undefined;
   let file: Writable | undefined;
+  // Only for -o, and only on a terminal: the body is not on the screen then.
+  const bar = command.output === undefined ? undefined : progressBar(io.stderr, stderr);
   const started = performance.now();
   try {
     const proxy = options.proxy as ProxyTable | undefined;
@@ -241,6 +263,7 @@ async function request(command: RequestCommand, io: RunIO, stderr: Sink): Promis
       url: command.url,
       headers,
       ...(body === undefined ? {} : { body }),
+      ...(bar === undefined ? {} : { onDownloadProgress: (p: Progress) => bar.update(p) }),
       signal: transfer.signal,
     });
     const res = response;
@@ -283,6 +306,7 @@ async function request(command: RequestCommand, io: RunIO, stderr: Sink): Promis
       });
     });
     timedOut.catch(() => {});
+    bar?.start();
     try {
       for await (const chunk of res.body) {
         bytes += chunk.length;
@@ -300,6 +324,7 @@ async function request(command: RequestCommand, io: RunIO, stderr: Sink): Promis
       await finished(file);
       file = undefined;
     }
+    bar?.finish();
     await trace(
       `* ${bytes} body bytes${command.output === undefined ? '' : ` to ${command.output}`}, done at ${ms(
         performance.now() - started,
@@ -307,6 +332,7 @@ async function request(command: RequestCommand, io: RunIO, stderr: Sink): Promis
     );
     return res.status >= 400 ? EXIT.HTTP_ERROR : EXIT.OK;
   } finally {
+    bar?.clear();
     clearTimeout(transferTimer);
     response?.cancel();
     file?.destroy();

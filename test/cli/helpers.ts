@@ -97,10 +97,12 @@ export async function sentinel(
     stdin?: string | Buffer;
     env?: Record<string, string>;
     stdout?: Capture;
+    /** A terminal stands in here as a Capture with `isTTY` and `columns`. */
+    stderr?: Capture;
   } = {},
 ): Promise<Result> {
   const stdout = options.stdout ?? new Capture();
-  const stderr = new Capture();
+  const stderr = options.stderr ?? new Capture();
   const stdin = Readable.from(options.stdin === undefined ? [] : [Buffer.from(options.stdin)]);
   const code = await run(argv, { stdout, stderr, stdin, env: options.env ?? {} });
   return { code, stdout: stdout.buffer, out: stdout.text, err: stderr.text };

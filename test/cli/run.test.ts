@@ -19,6 +19,8 @@ interface Echo {
   body: string;
 }
 
+/** What the progress line writes to erase the rest of the line. */
+const ERASE_LINE = '\x1b[K';
 const BINARY = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
 const LARGE = 12 * 1024 * 1024; // over the library's 10 MiB buffered default
 
@@ -283,6 +285,51 @@ describe('output', () => {
     assert.equal(r.code, 0, r.err);
     assert.equal(r.out, '');
     assert.deepEqual(readFileSync(file), BINARY);
+  });
+
+  test('-o draws no progress line when stderr is not a terminal', async () => {
+    const file = join(dir, 'quiet.bin');
+    const r = await sentinel(['get', `${server.url}/large`, '-o', file]);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.err, '');
+    assert.equal(readFileSync(file).length, LARGE);
+  });
+
+  test('-o draws a progress line on a terminal, ends it, and -v lines stay in order', async () => {
+    const file = join(dir, 'progress.bin');
+    const stderr = Object.assign(new Capture(), { isTTY: true, columns: 72 });
+    const r = await sentinel(['get', `${server.url}/large`, '-o', file, '-v'], { stderr });
+    assert.equal(r.code, 0, r.err);
+    assert.equal(readFileSync(file).length, LARGE);
+    const lines = r.err.split('\n');
+    const drawn = lines.findIndex((line) => line.startsWith('\r'));
+    assert.ok(drawn > 0, r.err);
+    assert.match(lines[drawn - 1]!, /^\* 200 after 1 attempt/, 'drawn after the head');
+    const frames = lines[drawn]!.split('\r').slice(1);
+    const last = frames.at(-1)!;
+    assert.ok(last.endsWith(ERASE_LINE), 'each frame erases what a longer one left');
+    assert.match(
+      last.slice(0, -ERASE_LINE.length),
+      /^100\.0% \[#+\] 12\.0 MiB \/ 12\.0 MiB {2}.*\/s$/,
+    );
+    for (const frame of frames) assert.ok(frame.length - 3 <= 71, frame);
+    assert.match(lines[drawn + 1]!, /^\* 12582912 body bytes to /, 'the line ends before the next');
+    const plain = await sentinel(['get', `${server.url}/large`], {
+      stderr: Object.assign(new Capture(), { isTTY: true }),
+    });
+    assert.equal(plain.err, '', 'no line when the body goes to stdout');
+  });
+
+  test('-o on a terminal: a failed download erases its line before the error', async () => {
+    const file = join(dir, 'failed.bin');
+    const stderr = Object.assign(new Capture(), { isTTY: true, columns: 80 });
+    const r = await sentinel(['get', `${server.url}/trickle`, '-o', file, '--timeout', '300ms'], {
+      stderr,
+    });
+    assert.equal(r.code, 28);
+    const erased = r.err.lastIndexOf(`\r${ERASE_LINE}`);
+    assert.ok(r.err.startsWith('\r') && erased > 0, JSON.stringify(r.err));
+    assert.match(r.err.slice(erased + 1 + ERASE_LINE.length), /^http-sentinel: SENTINEL_TIMEOUT: /);
   });
 
   test('-o with -i puts the head in the file too, as curl does', async () => {
