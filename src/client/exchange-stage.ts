@@ -234,7 +234,12 @@ export class Exchanger {
         observer:
           opts.onDownloadProgress === undefined
             ? undefined
-            : new DownloadProgress(opts.onDownloadProgress, opts.maxRedirects),
+            : new DownloadProgress(
+                opts.onDownloadProgress,
+                opts.maxRedirects,
+                request.method,
+                !request.body.replayable && request.body.data !== null,
+              ),
       },
       this.#poolNow(now),
     );

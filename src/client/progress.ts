@@ -120,24 +120,44 @@ class Reporter {
 export class DownloadProgress implements ResponseObserver {
   readonly #reporter: Reporter;
   readonly #followsRedirects: boolean;
+  readonly #method: string;
+  readonly #oneShotBody: boolean;
   #silent = false;
 
-  /** @param maxRedirects - the call's: 0 means a 3xx is the caller's response */
-  constructor(callback: ProgressCallback, maxRedirects: number) {
+  /**
+   * @param maxRedirects - the call's: 0 means a 3xx is the caller's response
+   * @param oneShotBody - the request sends a stream, which a redirect cannot send again
+   */
+  constructor(
+    callback: ProgressCallback,
+    maxRedirects: number,
+    method: string,
+    oneShotBody: boolean,
+  ) {
     this.#reporter = new Reporter(callback, 'onDownloadProgress');
     this.#followsRedirects = maxRedirects > 0;
+    this.#method = method;
+    this.#oneShotBody = oneShotBody;
   }
 
   headers(status: number, length: number, rawHeaders: Buffer[]): SentinelError | undefined {
-    if (
-      this.#followsRedirects &&
-      isRedirect(status) &&
-      rawHeader(rawHeaders, 'location') !== undefined
-    ) {
+    if (this.#followsRedirects && this.#followed(status, rawHeaders)) {
       this.#silent = true;
       return undefined;
     }
     return this.#reporter.start(length);
+  }
+
+  /** Whether the redirect stage will follow this response (the rules of `nextHop`). */
+  #followed(status: number, rawHeaders: Buffer[]): boolean {
+    if (!isRedirect(status) || !rawHeader(rawHeaders, 'location')) return false;
+    if (!this.#oneShotBody) return true;
+    // A hop that keeps the body cannot resend a stream: the 3xx is the caller's response.
+    const method = this.#method;
+    return (
+      (status === 303 && method !== 'HEAD') ||
+      ((status === 301 || status === 302) && method === 'POST')
+    );
   }
 
   data(chunk: Buffer): SentinelError | undefined {

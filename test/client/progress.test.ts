@@ -154,6 +154,13 @@ describe('onDownloadProgress', () => {
     });
     assert.equal(res.status, 302);
     assertComplete(kept, 9, 9);
+    // A 302 after a PUT keeps the body, which a stream cannot send again: not followed.
+    const oneShot = recorder();
+    const put = await client.put(`${server.url}/old`, undefined, Readable.from(['data']), {
+      onDownloadProgress: oneShot.callback,
+    });
+    assert.equal(put.status, 302);
+    assertComplete(oneShot, 9, 9);
   });
 
   it('a retried attempt reports its own response from 0', async () => {
