@@ -15,7 +15,7 @@
  */
 import { InvalidRequestError, type SentinelError } from '../core/errors.js';
 import { findHeader, type HeaderList, rawHeader } from '../core/headers.js';
-import type { ResponseObserver } from '../pool/exchange.js';
+import type { ResponseObserver } from '../pool/response-observer.js';
 import { isRedirect } from './redirect.js';
 
 /** Where a transfer stands. */

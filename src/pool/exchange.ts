@@ -23,6 +23,7 @@ import { headersFromRaw } from '../core/headers.js';
 import { parseJsonBody } from '../core/json.js';
 import { BodyStream } from './body-stream.js';
 import { mapTransportError } from './map-error.js';
+import type { ResponseObserver } from './response-observer.js';
 
 /** A request body undici can send. */
 export type WireBody =
@@ -61,20 +62,6 @@ export interface ExchangeRequest {
   onEnd?: ((error: SentinelError | undefined) => void) | undefined;
   /** Watches the response arrive (the client's download progress). */
   observer?: ResponseObserver | undefined;
-}
-
-/**
- * Watches a response arrive, chunk by chunk as it comes off the socket. Each method
- * returns the error to end the exchange with when the watcher failed, else undefined;
- * none may throw (they run inside undici's parser callbacks).
- */
-export interface ResponseObserver {
-  /** Headers came; `length` is the body's `content-length`, -1 when unknown or bodiless. */
-  headers(status: number, length: number, rawHeaders: Buffer[]): SentinelError | undefined;
-  /** A chunk of the body came. */
-  data(chunk: Buffer): SentinelError | undefined;
-  /** The body is complete. */
-  end(): SentinelError | undefined;
 }
 
 /**
