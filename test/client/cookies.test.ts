@@ -10,6 +10,7 @@ import { afterEach, describe, it } from 'node:test';
 import { CookieJar } from 'tough-cookie';
 import { mergeCookieHeader } from '../../src/client/cookies.js';
 import type { ClientOptions, CookieJarLike } from '../../src/client/index.js';
+import { ManualClock } from '../../src/core/clock.js';
 import { InvalidRequestError } from '../../src/core/errors.js';
 import { Fixtures, rejectsWith, waitFor } from '../helpers/client-helpers.js';
 
@@ -166,8 +167,13 @@ describe('cookieJar', () => {
     });
     const jar = new CookieJar();
     await jar.setCookie('hedged=1', `${server.url}/`);
-    const client = fx.client({ cookieJar: jar, hedge: { delayMs: 20 } });
-    const res = await client.get(`${server.url}/slow`);
+    // The injected clock sends the one hedge, whatever the machine's load.
+    const clock = new ManualClock();
+    const client = fx.client({ clock, cookieJar: jar, hedge: { delayMs: 20 } });
+    const pending = client.get(`${server.url}/slow`);
+    await waitFor(() => held.length === 1, 'the first request at the server');
+    clock.advance(20);
+    const res = await pending;
     assert.equal(res.text(), 'fast');
     assert.equal(client.stats().retry.hedges, 1);
     assert.deepEqual(

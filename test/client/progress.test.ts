@@ -9,6 +9,7 @@ import { Readable } from 'node:stream';
 import { afterEach, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import type { Progress, ProgressCallback } from '../../src/client/index.js';
+import { ManualClock } from '../../src/core/clock.js';
 import { InvalidRequestError } from '../../src/core/errors.js';
 import { Fixtures, readBody, rejectsWith, waitFor } from '../helpers/client-helpers.js';
 
@@ -192,12 +193,18 @@ describe('onDownloadProgress', () => {
   });
 
   it('a call with a progress callback is not hedged', async () => {
-    const server = await fx.server((_req, res) => {
-      setTimeout(() => res.end('slow'), 60);
-    });
-    const client = fx.client({ hedge: { delayMs: 5 } });
+    const held: ((body: string) => void)[] = [];
+    const server = await fx.server((_req, res) => void held.push((body) => res.end(body)));
+    const clock = new ManualClock();
+    const client = fx.client({ clock, hedge: { delayMs: 5 } });
     const seen = recorder();
-    await client.get(server.url, undefined, { onDownloadProgress: seen.callback });
+    const pending = client.get(server.url, undefined, { onDownloadProgress: seen.callback });
+    await waitFor(() => held.length === 1, 'the request at the server');
+    clock.advance(50);
+    // A hedge would have been sent by now (the timer fired in advance()).
+    await new Promise((r) => setImmediate(r));
+    held[0]!('slow');
+    await pending;
     assert.equal(client.stats().retry.hedges, 0);
     assert.equal(server.requests, 1);
   });
