@@ -180,11 +180,15 @@ export function parseArgs(argv: readonly string[]): Command {
   if (values.help) return { kind: 'help' };
   if (values.version) return { kind: 'version' };
 
-  if (positionals.length === 0) throw new UsageError('missing the verb and the URL');
+  if (positionals.length === 0) throw new UsageError('missing the URL');
+  // Like curl and HTTPie, a URL alone is a GET, or a POST when a body is given.
+  if (positionals.length === 1 && /^https?:\/\//i.test(positionals[0]!)) {
+    positionals.unshift(values.data !== undefined || values.json !== undefined ? 'post' : 'get');
+  }
   const verb = positionals[0]!.toLowerCase();
   if (!(VERBS as readonly string[]).includes(verb)) {
     throw new UsageError(
-      `unknown verb ${JSON.stringify(positionals[0])}: use one of ${VERBS.join(', ')}`,
+      `unknown verb ${JSON.stringify(positionals[0])}: use one of ${VERBS.join(', ')}, or give a URL alone for GET`,
     );
   }
   if (positionals.length < 2) throw new UsageError(`${verb} needs a URL`);
@@ -260,9 +264,10 @@ function nonEmpty(text: string, option: string): string {
 export const PROGRAM = 'http-sentinel';
 
 /** The text of `http-sentinel --help`. */
-export const USAGE = `Usage: ${PROGRAM} <verb> <url> [options]
+export const USAGE = `Usage: ${PROGRAM} [verb] <url> [options]
 
-Verbs: get, head, delete, post, put, patch
+Verbs: get, head, delete, post, put, patch. Without one, an http(s):// URL is a
+GET, or a POST with -d or --json (as curl does).
 
 Options:
   -H, --header 'Name: value'  add a request header (repeatable)

@@ -35,6 +35,13 @@ function request(over: Partial<RequestCommand> = {}): RequestCommand {
 describe('parseArgs: accepted command lines', () => {
   const cases: [string, string[], Command][] = [
     ['a plain get', ['get', URL_], request()],
+    ['a URL alone is a GET', [URL_], request()],
+    ['a URL alone with -i after it', [URL_, '-i'], request({ include: true })],
+    [
+      'a URL alone with a body is a POST',
+      [URL_, '--json', '{}'],
+      request({ method: 'POST', body: { type: 'json', parts: [{ kind: 'text', text: '{}' }] } }),
+    ],
     ['each verb', ['delete', URL_], request({ method: 'DELETE' })],
     ['verbs in any case', ['PATCH', URL_], request({ method: 'PATCH' })],
     ['head', ['head', URL_], request({ method: 'HEAD' })],
@@ -130,7 +137,7 @@ describe('parseArgs: accepted command lines', () => {
 
 describe('parseArgs: refused command lines', () => {
   const cases: [string, string[], RegExp][] = [
-    ['nothing', [], /missing the verb and the URL/],
+    ['nothing', [], /missing the URL/],
     ['no URL', ['get'], /get needs a URL/],
     ['an unknown verb', ['fetch', URL_], /unknown verb "fetch"/],
     ['two URLs', ['get', URL_, URL_], /one URL only/],

@@ -522,7 +522,7 @@ describe('failures and exit codes', () => {
     [
       'no arguments',
       [],
-      /^http-sentinel: usage: missing the verb and the URL\nTry 'http-sentinel --help'\.\n$/,
+      /^http-sentinel: usage: missing the URL\nTry 'http-sentinel --help'\.\n$/,
     ],
     ['an unknown option', ['get', 'http://127.0.0.1:1/', '--nope'], /Unknown option '--nope'/],
     ['a bad header', ['get', 'http://127.0.0.1:1/', '-H', 'nocolon'], /no colon/],
@@ -546,7 +546,7 @@ describe('failures and exit codes', () => {
   test('--help and --version print to stdout and exit 0', async () => {
     const help = await sentinel(['--help']);
     assert.equal(help.code, 0);
-    assert.match(help.out, /^Usage: http-sentinel <verb> <url> \[options\]\n/);
+    assert.match(help.out, /^Usage: http-sentinel \[verb\] <url> \[options\]\n/);
     assert.match(help.out, /Exit codes:/);
     const version = await sentinel(['--version']);
     assert.equal(version.code, 0);
