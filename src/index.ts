@@ -17,7 +17,12 @@ export type { BodyInit } from './core/body.js';
 export { type Clock, systemClock } from './core/clock.js';
 export * from './core/errors.js';
 export type { HeadersInit } from './core/headers.js';
-export { redactInvalidUrl, redactUrl } from './core/redact.js';
+export {
+  DEFAULT_REDACT_QUERY_PARAMS,
+  redactInvalidUrl,
+  redactQueryParams,
+  redactUrl,
+} from './core/redact.js';
 export {
   type BackendSpec,
   ConnectionPool,

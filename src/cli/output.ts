@@ -4,12 +4,7 @@
  */
 import { STATUS_CODES } from 'node:http';
 import type { Writable } from 'node:stream';
-import {
-  type ClientEvent,
-  isSentinelError,
-  type SentinelError,
-  type TimeoutError,
-} from '../index.js';
+import { type ClientEvent, isSentinelError, type SentinelError } from '../index.js';
 import { PROGRAM } from './args.js';
 
 /** `HTTP/1.1 200 OK`, with the reason phrase Node knows when the server sent none. */
@@ -40,13 +35,16 @@ export function ms(value: number): string {
 }
 
 /**
- * An error's message. A timeout is told from its fields: the library may report its
- * deadline as a difference of clock readings (199.99999999999997 ms) where 200 was set.
+ * An error's message, without the request it names: the command line names it, as with
+ * curl. A timeout is told from its fields: the library may report its deadline as a
+ * difference of clock readings (199.99999999999997 ms) where 200 was set.
  */
 function messageOf(err: { message?: unknown }): string {
-  if (isSentinelError(err) && err.code === 'SENTINEL_TIMEOUT') {
-    const { phase, timeoutMs } = err as TimeoutError;
-    return `${phase} timeout after ${Math.round(timeoutMs)} ms`;
+  if (isSentinelError(err)) {
+    if (err.code === 'SENTINEL_TIMEOUT') {
+      return `${err.phase} timeout after ${Math.round(err.timeoutMs)} ms`;
+    }
+    return err.detail;
   }
   return typeof err.message === 'string' ? err.message : String(err);
 }

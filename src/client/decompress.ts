@@ -5,7 +5,9 @@
  */
 import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
-import { BodyTooLargeError, ProtocolError } from '../core/errors.js';
+import { BodyTooLargeError, isSentinelError, ProtocolError } from '../core/errors.js';
+import { labelError } from './error-label.js';
+import type { ResponseInit } from './response.js';
 
 type Coding = 'gzip' | 'deflate' | 'br' | 'zstd';
 
@@ -101,16 +103,24 @@ export function decompressBuffer(body: Buffer, coding: Coding, limit: number): P
   });
 }
 
-/** Decodes a streamed body chunk by chunk, failing past `limit` decoded bytes. */
+/**
+ * Decodes a streamed body chunk by chunk, failing past `limit` decoded bytes. Its errors
+ * name the request of `init`, as those of the body it decodes do.
+ */
 export async function* decompressStream(
   source: AsyncIterable<Uint8Array>,
   coding: Coding,
   limit: number,
+  init: ResponseInit,
 ): AsyncGenerator<Uint8Array, void, undefined> {
   let completed = false;
   try {
     yield* decode(source, coding, limit);
     completed = true;
+  } catch (err) {
+    if (!isSentinelError(err)) throw err;
+    err.attempts ??= init.attempts;
+    throw labelError(err, init.method, init.url, init.host, init.redact);
   } finally {
     // Stopped early (the caller broke out, or decoding failed): the source's own
     // iterator may be parked in a read that never returns, so cancel the source itself,

@@ -18,6 +18,7 @@ import type { Backend, Connection, ConnectionPool } from '../pool/index.js';
 import { type PoolPort, portOf } from '../pool/pool-port.js';
 import { type Attempt, asSentinelError, idleTimeout, resendable } from './attempt.js';
 import type { Call } from './call.js';
+import { labelError } from './error-label.js';
 import type { EventHub } from './events.js';
 import type { ResolvedOptions } from './options.js';
 import type { PreparedRequest } from './prepare.js';
@@ -39,6 +40,8 @@ export class Exchanger {
    * (Infinity) unless the pool's `connectionTimeoutMs` was set for it.
    */
   readonly #acquireWaitMs: number;
+  /** The client's secret query parameters, hidden in the URLs of errors. */
+  readonly #redact: ReadonlySet<string>;
 
   constructor(
     pool: ConnectionPool,
@@ -46,6 +49,7 @@ export class Exchanger {
     clock: Clock,
     events: EventHub,
     acquireWaitMs: number,
+    redact: ReadonlySet<string>,
   ) {
     this.#pool = pool;
     this.#port = portOf(pool);
@@ -54,6 +58,7 @@ export class Exchanger {
     this.#events = events;
     this.#sameClock = pool.config.clock === clock;
     this.#acquireWaitMs = acquireWaitMs;
+    this.#redact = redact;
   }
 
   /** The pool clock's reading matching `now` on the client's clock. */
@@ -230,7 +235,9 @@ export class Exchanger {
         maxBodySize: opts.maxBodySize,
         stream,
         idleTimeoutMs: idleTimeout(stream ? (opts.attemptTimeout ?? opts.timeout) : call.attemptMs),
-        onEnd: stream ? (error) => this.#streamEnded(call, conn, att, exchange, error) : undefined,
+        onEnd: stream
+          ? (error) => this.#streamEnded(call, request, conn, att, exchange, error)
+          : undefined,
         observer:
           opts.onDownloadProgress === undefined
             ? undefined
@@ -398,6 +405,8 @@ export class Exchanger {
 
   #attemptEnded(request: PreparedRequest, call: Call, att: Attempt, ms: number): void {
     if (!this.#events.active) return;
+    // A listener sees the error as the caller would: naming its request.
+    if (att.error !== undefined) this.#label(att.error, request, att);
     this.#events.emit({
       type: 'attempt',
       method: request.method,
@@ -409,13 +418,25 @@ export class Exchanger {
     });
   }
 
+  #label(error: SentinelError, request: PreparedRequest, att: Attempt): void {
+    const { target } = request;
+    const host = att.origin?.key ?? target.origin.key;
+    labelError(error, request.method, target.href, host, this.#redact);
+  }
+
   #streamEnded(
     call: Call,
+    request: PreparedRequest,
     conn: Connection,
     att: Attempt,
     exchange: Exchange | undefined,
     error: SentinelError | undefined,
   ): void {
+    // Before the caller reading the body hears of the error: it names its request too.
+    if (error !== undefined) {
+      error.attempts ??= call.reportedAttempts;
+      this.#label(error, request, att);
+    }
     this.#pool.release(conn);
     // Before headers the attempt itself ends the pick (a resend on a fresh connection
     // may still follow). A body that ended before the attempt read its result (all of

@@ -108,9 +108,17 @@ export function mergeHooks(base: ResolvedHooks, extra: Hooks | undefined): Resol
   return Object.freeze(out) as unknown as ResolvedHooks;
 }
 
-/** A hook threw: the call fails with this, the hook's error as the cause. */
+/**
+ * A hook threw: the call fails with this, the hook's error as the cause. An error of ours
+ * is quoted without the request it names (the call's own, rethrown, or another call's,
+ * which its `cause` keeps), so that the call's error names one request, once.
+ */
 export function hookFailed(name: string, cause: unknown): InvalidRequestError {
-  const message = cause instanceof Error ? cause.message : String(cause);
+  const message = isSentinelError(cause)
+    ? cause.detail
+    : cause instanceof Error
+      ? cause.message
+      : String(cause);
   return new InvalidRequestError(`hooks.${name} threw: ${message}`, { cause });
 }
 

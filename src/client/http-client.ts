@@ -19,6 +19,7 @@ import { mergeHooks, NO_HOOKS } from './hooks.js';
 import { type OptionName, refuseOptionNames } from './option-names.js';
 import {
   type ClientOptions,
+  checkRedactQueryParams,
   checkUpstreams,
   DEFAULT_REQUEST_OPTIONS,
   type RequestOptions,
@@ -103,6 +104,7 @@ export class HttpClient {
       clock,
       upstreams,
       redirectStripHeaders,
+      redactQueryParams,
       hooks,
       telemetry,
       cookieJar,
@@ -115,6 +117,7 @@ export class HttpClient {
       redirectStripHeaders ?? DEFAULT_REDIRECT_STRIP_HEADERS,
     );
     const checkedHooks = mergeHooks(NO_HOOKS, hooks);
+    const redactQuery = checkRedactQueryParams(redactQueryParams);
     if (family !== undefined) {
       this.#events = family.events;
       this.#resilience = family.resilience;
@@ -169,6 +172,7 @@ export class HttpClient {
       headers,
       crossOriginStrip,
       cookieJar: jar,
+      redactQuery,
     });
   }
 

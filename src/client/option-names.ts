@@ -46,6 +46,7 @@ const OWN_OPTIONS: { readonly [K in Key]: Scope<K> } = {
   cookieJar: 'client',
   baseUrl: 'client',
   redirectStripHeaders: 'client',
+  redactQueryParams: 'client',
   pool: 'client',
   proxy: 'client',
   circuitBreaker: 'client',

@@ -14,6 +14,7 @@ import {
   InvalidRequestError,
   isSentinelError,
   PoolClosedError,
+  type SentinelError,
 } from '../core/errors.js';
 import type { HeadersInit } from '../core/headers.js';
 import type { BodyStream } from '../pool/body-stream.js';
@@ -23,6 +24,7 @@ import { Call } from './call.js';
 import { callEnded, callFailed, callStarted, type RequestChannelInfo } from './channels.js';
 import { type CookieJarLike, Cookies } from './cookies.js';
 import { ACCEPT_ENCODING } from './decompress.js';
+import { labelError, labelRefused } from './error-label.js';
 import type { EventHub } from './events.js';
 import { Exchanger } from './exchange-stage.js';
 import {
@@ -41,8 +43,8 @@ import {
 import { defaultHeaderList, type PreparedRequest, prepareRequest, TargetCache } from './prepare.js';
 import { followRedirect } from './redirect-stage.js';
 import type { Resilience } from './resilience.js';
-import { respond, responseInit } from './respond.js';
-import type { HttpResponse, StreamingResponse } from './response.js';
+import { readErrorBody, respond, responseInit } from './respond.js';
+import { HttpResponse, type StreamingResponse } from './response.js';
 import { hookRequest, RetryStage } from './retry-stage.js';
 
 /** What a pipeline is built from: the client's checked options and shared state. */
@@ -61,6 +63,8 @@ export interface PipelineParts {
   readonly crossOriginStrip: readonly string[];
   /** The cookie jar, checked. */
   readonly cookieJar: CookieJarLike | undefined;
+  /** Lower-cased names of the query parameters whose values errors hide. */
+  readonly redactQuery: ReadonlySet<string>;
 }
 
 export class Pipeline {
@@ -80,6 +84,7 @@ export class Pipeline {
   readonly #deadlines: DeadlineQueue;
   readonly #calls = new Set<Call>();
   readonly #retry: RetryStage;
+  readonly #redact: ReadonlySet<string>;
 
   constructor(parts: PipelineParts) {
     this.#defaults = parts.defaults;
@@ -88,6 +93,7 @@ export class Pipeline {
     this.#engine = parts.engine;
     this.#clock = parts.clock;
     this.#crossOriginStrip = parts.crossOriginStrip;
+    this.#redact = parts.redactQuery;
     this.targets = new TargetCache(parts.baseUrl);
     this.#deadlines = new DeadlineQueue(parts.clock);
     this.#headers = defaultHeaderList(parts.headers, ACCEPT_ENCODING);
@@ -98,6 +104,7 @@ export class Pipeline {
       parts.clock,
       parts.events,
       parts.acquireWaitMs,
+      parts.redactQuery,
     );
     this.#retry = new RetryStage(
       parts.pool,
@@ -131,6 +138,9 @@ export class Pipeline {
     let watched: RequestChannelInfo | undefined;
     let handedOver = false;
     let hooks = this.#hooks;
+    let request: PreparedRequest | undefined;
+    /** Where the attempt whose error is thrown went: for an upstream, its backend. */
+    let failedHost: string | undefined;
     try {
       if (this.closed) throw new PoolClosedError('the client is closed');
       let opts = resolveOptions(this.#defaults, options);
@@ -148,7 +158,7 @@ export class Pipeline {
         throw new InvalidRequestError('signal must be an AbortSignal');
       }
       const defaults = opts.decompress ? this.#headers : this.#plainHeaders;
-      let request = prepareRequest(
+      const prepared = prepareRequest(
         method,
         url,
         this.targets,
@@ -159,7 +169,7 @@ export class Pipeline {
         options?.idempotencyKey,
         options?.searchParams,
       );
-      if (request instanceof Promise) request = await request;
+      request = prepared instanceof Promise ? await prepared : prepared;
       // Before the call exists, so an aborted call touches neither pool nor host state.
       if (signal?.aborted) throw new AbortError(signal.reason);
       call = new Call(
@@ -175,7 +185,10 @@ export class Pipeline {
       let redirected = false;
       for (let hops = 0; ; hops++) {
         const att = await this.#retry.run(call, request, opts, stream, engine, hooks, hops === 0);
-        if (att.error !== undefined) throw att.error;
+        if (att.error !== undefined) {
+          failedHost = att.origin?.key;
+          throw att.error;
+        }
         const result = att.result!;
         let next = followRedirect(
           call,
@@ -193,7 +206,7 @@ export class Pipeline {
           redirected = true;
           continue;
         }
-        const init = responseInit(call, att, result, request.target.href, redirected);
+        const init = responseInit(call, att, result, request, redirected, this.#redact);
         let response = respond(init, result, request.method, opts);
         if (response instanceof Promise) response = await response;
         if (hooks.afterResponse.length > 0) {
@@ -207,8 +220,14 @@ export class Pipeline {
           }
         }
         if (opts.throwHttpErrors && response.status >= 400) {
-          if (!Buffer.isBuffer(result.body)) (result.body as BodyStream).cancel();
-          throw new HttpStatusError(response, { attempts: call.reportedAttempts });
+          if (response instanceof HttpResponse) {
+            throw new HttpStatusError(response, { attempts: call.reportedAttempts });
+          }
+          const read = await readErrorBody(call, init, response, this.#defaults.maxBodySize);
+          throw new HttpStatusError(read.response, {
+            attempts: call.reportedAttempts,
+            cause: read.cause,
+          });
         }
         if (stream) {
           const source = result.body as BodyStream;
@@ -226,12 +245,16 @@ export class Pipeline {
         return response;
       }
     } catch (err) {
-      let error = isSentinelError(err) ? err : new InvalidRequestError(String(err), { cause: err });
+      let error: SentinelError = isSentinelError(err)
+        ? err
+        : new InvalidRequestError(String(err), { cause: err });
       // Refused before the first attempt (bad input, closed client): 0 attempts.
       error.attempts ??= call?.reportedAttempts ?? 0;
+      this.#label(error, method, url, request, failedHost);
       if (hooks.beforeError.length > 0) {
         error = await runBeforeError(hooks.beforeError, error);
         error.attempts ??= call?.reportedAttempts ?? 0;
+        this.#label(error, method, url, request, failedHost);
       }
       if (watched !== undefined) callFailed(watched, error, this.#clock.now() - call!.startedAt);
       throw error;
@@ -240,6 +263,26 @@ export class Pipeline {
         call.finish();
         this.#calls.delete(call);
       }
+    }
+  }
+
+  /**
+   * The one place a call's error is told which request failed: the hop it failed on (or
+   * the caller's method and URL, when it failed before its request was prepared).
+   */
+  #label(
+    error: SentinelError,
+    method: unknown,
+    url: unknown,
+    request: PreparedRequest | undefined,
+    host: string | undefined,
+  ): void {
+    if (error.method !== undefined) return;
+    if (request === undefined) {
+      labelRefused(error, method, url, this.targets, this.#redact);
+    } else {
+      const { target } = request;
+      labelError(error, request.method, target.href, host ?? target.origin.key, this.#redact);
     }
   }
 

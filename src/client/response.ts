@@ -4,9 +4,11 @@
  * parsed from undici's raw list only when first read.
  */
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
-import { InvalidRequestError } from '../core/errors.js';
-import { headersFromRaw } from '../core/headers.js';
+import { InvalidRequestError, isSentinelError } from '../core/errors.js';
+import { headersFromRaw, rawHeader } from '../core/headers.js';
+import { formatMs, INSPECT, type InspectContext, oneLine } from '../core/inspect.js';
 import { parseJsonBody } from '../core/json.js';
+import { labelError, shownUrl } from './error-label.js';
 
 /** Milliseconds spent in each phase of the call. */
 export interface Timings {
@@ -26,10 +28,19 @@ export interface ResponseInit {
   statusText: string;
   rawHeaders: Buffer[];
   url: string;
+  /** The method, for the errors of reading the response. */
+  method: string;
+  /** `host:port` that answered. */
+  host: string;
+  /** The client's secret query parameters, hidden in errors and when printed. */
+  redact: ReadonlySet<string>;
   redirected: boolean;
   attempts: number;
   timings: Timings;
 }
+
+/** Header names printed by `util.inspect`; values are left out (they may be secrets). */
+const INSPECTED_HEADER_NAMES = 12;
 
 abstract class ResponseBase {
   /** The status code. */
@@ -50,6 +61,9 @@ abstract class ResponseBase {
   readonly timings: Timings;
   #raw: Buffer[];
   #headers: Headers | undefined;
+  readonly #method: string;
+  readonly #host: string;
+  readonly #redact: ReadonlySet<string>;
 
   constructor(init: ResponseInit) {
     this.status = init.status;
@@ -59,6 +73,9 @@ abstract class ResponseBase {
     this.attempts = init.attempts;
     this.timings = init.timings;
     this.#raw = init.rawHeaders;
+    this.#method = init.method;
+    this.#host = init.host;
+    this.#redact = init.redact;
   }
 
   /** True for a 2xx status. */
@@ -70,6 +87,41 @@ abstract class ResponseBase {
   get headers(): Headers {
     this.#headers ??= headersFromRaw(this.#raw);
     return this.#headers;
+  }
+
+  /** An error raised while reading this response, told which request it was for. */
+  protected labelled(err: unknown): unknown {
+    if (!isSentinelError(err)) return err;
+    err.attempts ??= this.attempts;
+    return labelError(err, this.#method, this.url, this.#host, this.#redact);
+  }
+
+  /** What `util.inspect` prints of the body, given its `content-length` header. */
+  protected abstract inspectBody(contentLength: string | undefined): string;
+
+  /**
+   * What `console.log(res)` shows: status, URL (secret query values hidden), attempts,
+   * timings, the header names and the body's size; never the body or a header's value.
+   */
+  [INSPECT](depth: number, options: InspectContext): string {
+    const head = `${this.constructor.name} ${this.status}${this.statusText ? ` ${this.statusText}` : ''}`;
+    if (depth < 0) return options.stylize(`[${head}]`, 'special');
+    const t = this.timings;
+    const names: string[] = [];
+    for (let i = 0; i < this.#raw.length; i += 2) names.push(this.#raw[i]!.toString('latin1'));
+    const shown = names.slice(0, INSPECTED_HEADER_NAMES).map((n) => n.toLowerCase());
+    if (names.length > shown.length) shown.push(`… ${names.length - shown.length} more`);
+    const type = rawHeader(this.#raw, 'content-type');
+    const lines = [
+      `${head} {`,
+      `  url: ${oneLine(shownUrl(this.url, this.#redact), options)},`,
+      `  redirected: ${this.redirected}, attempts: ${this.attempts},`,
+      `  timings: queued ${formatMs(t.queued)}, connect ${formatMs(t.connect)}, ttfb ${formatMs(t.ttfb)}, total ${formatMs(t.total)},`,
+      `  headers: ${names.length} (${shown.join(', ')}),`,
+    ];
+    if (type !== undefined) lines.push(`  contentType: ${oneLine(type, options)},`);
+    lines.push(`  body: ${this.inspectBody(rawHeader(this.#raw, 'content-length'))}`, '}');
+    return lines.join('\n');
   }
 }
 
@@ -102,7 +154,15 @@ export class HttpResponse extends ResponseBase {
    * @throws {ProtocolError} when the body is not JSON (the `SyntaxError` is its `cause`)
    */
   json<T = unknown>(): T {
-    return parseJsonBody(this.body.toString('utf8')) as T;
+    try {
+      return parseJsonBody(this.body.toString('utf8')) as T;
+    } catch (err) {
+      throw this.labelled(err);
+    }
+  }
+
+  protected inspectBody(): string {
+    return `${this.body.length} bytes`;
   }
 
   /** A plain summary for logs (not the body). */
@@ -157,9 +217,16 @@ export class StreamingResponse extends ResponseBase {
   }
 
   #take(): AsyncIterable<Uint8Array> {
-    if (this.#used) throw new InvalidRequestError('the response body has already been read');
+    if (this.#used) {
+      throw this.labelled(new InvalidRequestError('the response body has already been read'));
+    }
     this.#used = true;
     return this.body;
+  }
+
+  protected inspectBody(length: string | undefined): string {
+    const size = length === undefined ? 'length unknown' : `${length} bytes expected`;
+    return `streamed, ${this.#used ? 'read' : 'not read'} (${size})`;
   }
 
   /**
@@ -187,7 +254,12 @@ export class StreamingResponse extends ResponseBase {
    * @throws {InvalidRequestError} when the body has already been read
    */
   async json<T = unknown>(): Promise<T> {
-    return parseJsonBody(await this.text()) as T;
+    const text = await this.text();
+    try {
+      return parseJsonBody(text) as T;
+    } catch (err) {
+      throw this.labelled(err);
+    }
   }
 
   /**

@@ -6,7 +6,7 @@
  *
  * Pure: it reads the error's stable `code` (never its message) and the status.
  */
-import { isSentinelError, type TimeoutPhase } from './errors.js';
+import { isSentinelError } from './errors.js';
 
 /** What happened to an attempt, in one word: the rows of {@link VERDICTS}. */
 export type OutcomeKind =
@@ -204,21 +204,20 @@ export function outcomeKind(end: AttemptEnd): OutcomeKind {
   if (end.sent === false) return 'not-sent';
   switch (error.code) {
     case 'SENTINEL_HTTP_STATUS':
-      return statusKind((error as unknown as { status: number }).status);
+      return statusKind(error.status);
     case 'SENTINEL_TIMEOUT': {
-      const phase = (error as unknown as { phase: TimeoutPhase }).phase;
+      const phase = error.phase;
       if (phase === 'acquire') return 'not-sent';
       return phase === 'total' ? 'deadline' : phase === 'connect' ? 'connect-timeout' : 'timeout';
     }
     case 'SENTINEL_CONNECTION': {
-      if (!(error as unknown as { beforeResponse: boolean }).beforeResponse)
-        return 'connection-lost';
+      if (!error.beforeResponse) return 'connection-lost';
       return end.reused === true ? 'stale-socket' : 'connect-failed';
     }
     case 'SENTINEL_PROTOCOL':
       return 'protocol';
     default: {
-      const unreachable: never = error.code;
+      const unreachable: never = error;
       return unreachable;
     }
   }

@@ -32,3 +32,100 @@ const UP_TO_LAST_AT = /^(\s*(?:[a-z][a-z0-9+.-]*:)?[/\\]*)[\s\S]*@/i;
 export function redactInvalidUrl(text: string): string {
   return text.replace(UP_TO_LAST_AT, '$1***@');
 }
+
+/**
+ * Query parameters whose values are secrets by common usage (API keys, OAuth tokens,
+ * signed-URL signatures, passwords). {@link redactQueryParams} hides their values in the
+ * URLs of error messages; `ClientOptions.redactQueryParams` replaces the list.
+ */
+export const DEFAULT_REDACT_QUERY_PARAMS: readonly string[] = Object.freeze([
+  'api_key',
+  'apikey',
+  'api-key',
+  'access_token',
+  'refresh_token',
+  'id_token',
+  'token',
+  'key',
+  'signature',
+  'sig',
+  'password',
+  'passwd',
+  'secret',
+  'client_secret',
+  'x-amz-signature',
+  'x-amz-credential',
+  'x-amz-security-token',
+  'x-goog-signature',
+  'x-goog-credential',
+]);
+
+/** The lower-cased set {@link redactQueryParams} matches names against. */
+export function queryParamSet(names: readonly string[]): ReadonlySet<string> {
+  return new Set(names.map((name) => name.toLowerCase()));
+}
+
+const DEFAULT_SET = queryParamSet(DEFAULT_REDACT_QUERY_PARAMS);
+
+/**
+ * `url` with the value of every query parameter named in `names` replaced by `***`
+ * (names compared case-insensitively and percent-decoded). Parameters in the fragment are
+ * treated alike, since OAuth puts tokens there. Everything else is left as it is: the text
+ * need not parse as a URL.
+ *
+ * @param names - the names; a `Set` is taken to hold them lower-cased already. By default
+ *   {@link DEFAULT_REDACT_QUERY_PARAMS}
+ * @example
+ * ```ts
+ * redactQueryParams('https://h.example/x?user=1&api_key=abc'); // 'https://h.example/x?user=1&api_key=***'
+ * ```
+ */
+export function redactQueryParams(
+  url: string,
+  names: ReadonlySet<string> | readonly string[] = DEFAULT_SET,
+): string {
+  const set = Array.isArray(names) ? queryParamSet(names) : (names as ReadonlySet<string>);
+  return redactIn(url, set);
+}
+
+function redactIn(url: string, names: ReadonlySet<string>): string {
+  const query = url.indexOf('?');
+  const hash = url.indexOf('#');
+  if ((query === -1 && hash === -1) || names.size === 0) return url;
+  if (hash === -1) return url.slice(0, query + 1) + redactParams(url.slice(query + 1), names);
+  if (query === -1 || query > hash) {
+    return url.slice(0, hash + 1) + redactParams(url.slice(hash + 1), names);
+  }
+  return (
+    url.slice(0, query + 1) +
+    redactParams(url.slice(query + 1, hash), names) +
+    '#' +
+    redactParams(url.slice(hash + 1), names)
+  );
+}
+
+function redactParams(params: string, names: ReadonlySet<string>): string {
+  if (params === '') return params;
+  const parts = params.split('&');
+  let changed = false;
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i]!;
+    const eq = part.indexOf('=');
+    if (eq === -1 || eq === part.length - 1) continue;
+    const name = part.slice(0, eq);
+    if (names.has(decodeName(name))) {
+      parts[i] = `${name}=***`;
+      changed = true;
+    }
+  }
+  return changed ? parts.join('&') : params;
+}
+
+function decodeName(name: string): string {
+  const plain = name.replaceAll('+', ' ');
+  try {
+    return decodeURIComponent(plain).toLowerCase();
+  } catch {
+    return plain.toLowerCase();
+  }
+}

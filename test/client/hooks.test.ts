@@ -192,7 +192,11 @@ describe('beforeError', () => {
       },
     });
     const err = await rejectsWith(client.get(server.url), 'SENTINEL_INVALID_REQUEST');
-    assert.match(err.message, /^replaced: \[svc\] total timeout/);
+    // The replacement was made from the labelled message: it names the request once.
+    const prefix = `GET ${server.url}/: `;
+    assert.equal(err.message, `replaced: [svc] ${prefix}total timeout after 20 ms`);
+    assert.equal(err.url, `${server.url}/`);
+    assert.equal(err.method, 'GET');
     assert.ok(err.cause instanceof TimeoutError);
     assert.equal(err.attempts, 1);
   });
