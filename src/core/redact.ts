@@ -93,15 +93,16 @@ function redactIn(url: string, names: ReadonlySet<string>): string {
   const hash = url.indexOf('#');
   if ((query === -1 && hash === -1) || names.size === 0) return url;
   if (hash === -1) return url.slice(0, query + 1) + redactParams(url.slice(query + 1), names);
-  if (query === -1 || query > hash) {
-    return url.slice(0, hash + 1) + redactParams(url.slice(hash + 1), names);
-  }
-  return (
-    url.slice(0, query + 1) +
-    redactParams(url.slice(query + 1, hash), names) +
-    '#' +
-    redactParams(url.slice(hash + 1), names)
-  );
+  const fragment = `#${redactFragment(url.slice(hash + 1), names)}`;
+  if (query === -1 || query > hash) return url.slice(0, hash) + fragment;
+  return url.slice(0, query + 1) + redactParams(url.slice(query + 1, hash), names) + fragment;
+}
+
+/** A fragment of parameters (`#access_token=…`), or a route with a query (`#/cb?code=…`). */
+function redactFragment(fragment: string, names: ReadonlySet<string>): string {
+  const query = fragment.indexOf('?');
+  if (query === -1) return redactParams(fragment, names);
+  return fragment.slice(0, query + 1) + redactParams(fragment.slice(query + 1), names);
 }
 
 function redactParams(params: string, names: ReadonlySet<string>): string {
