@@ -7,7 +7,7 @@
  */
 
 import { pathToFileURL } from 'node:url';
-import { HttpClient, HttpResponse, type HttpStatusError, isSentinelError } from '../src/index.js';
+import { HttpClient, HttpStatusError, isSentinelError } from '../src/index.js';
 import { API_TOKEN, type ApiErrorBody, type User, withExampleServer } from './example-server.js';
 
 /** What callers of {@link UsersApi} catch: the API's own error, with its status and code. */
@@ -26,14 +26,11 @@ export class ApiError extends Error {
 
 /** Reads the API's error body from a failed response; copes with bodies that are not JSON. */
 function toApiError(err: HttpStatusError): ApiError {
-  const res = err.response;
-  if (res instanceof HttpResponse) {
-    try {
-      const { error } = res.json<ApiErrorBody>();
-      return new ApiError(err.status, error.code, error.message, error.details, { cause: err });
-    } catch {
-      // Not the API's JSON shape (a proxy's HTML page, say): fall through.
-    }
+  try {
+    const { error } = err.response.json<ApiErrorBody>();
+    return new ApiError(err.status, error.code, error.message, error.details, { cause: err });
+  } catch {
+    // Not the API's JSON shape (a proxy's HTML page, say): fall through.
   }
   return new ApiError(err.status, 'http_error', err.message, undefined, { cause: err });
 }
@@ -58,9 +55,8 @@ export class UsersApi {
       });
       return res.json<T>();
     } catch (err) {
-      if (isSentinelError(err) && err.code === 'SENTINEL_HTTP_STATUS') {
-        throw toApiError(err as HttpStatusError);
-      }
+      // The code narrows the error to HttpStatusError, its response to an HttpResponse.
+      if (isSentinelError(err) && err.code === 'SENTINEL_HTTP_STATUS') throw toApiError(err);
       throw err; // timeouts, connection errors...: not the API's answer
     }
   }
@@ -122,10 +118,10 @@ export async function main(options: { baseUrl?: string } = {}): Promise<void> {
     try {
       await client.get('/status/409', undefined, { throwHttpErrors: true });
     } catch (err) {
-      if (!(isSentinelError(err) && err.code === 'SENTINEL_HTTP_STATUS')) throw err;
-      const e = err as HttpStatusError<HttpResponse>;
-      console.log(`  ${e.name} ${e.code} status=${e.status} attempts=${e.attempts}`);
-      console.log(`  e.response.text() = ${e.response.text()}`);
+      if (!(err instanceof HttpStatusError)) throw err;
+      console.log(`  ${err.name} ${err.code} status=${err.status} attempts=${err.attempts}`);
+      console.log(`  message: ${err.message}`);
+      console.log(`  err.response.text() = ${err.response.text()}`);
     }
   });
 }
