@@ -114,6 +114,19 @@ describe('each error class names its request', () => {
     assertNames(err, 'GET', `${target.url}/hop?token=***&n=1`, hostOf(target));
   });
 
+  it('an upstream: the URL as asked, the host of the backend that failed', async () => {
+    const backend = await fx.server((req) => req.socket.destroy());
+    const client = fx.client({
+      retry: false,
+      upstreams: { api: { backends: [backend.url] } },
+    });
+    const err = await rejectsWith<ConnectionError>(
+      client.get(`http://api/users?token=${SECRET}`),
+      'SENTINEL_CONNECTION',
+    );
+    assertNames(err, 'GET', 'http://api/users?token=***', hostOf(backend));
+  });
+
   it('ProtocolError: a response that is not HTTP', async () => {
     const server = await fx.rawServer((socket) => {
       socket.once('data', () => socket.end('NOT HTTP AT ALL\r\n\r\n'));
