@@ -519,11 +519,7 @@ describe('failures and exit codes', () => {
   });
 
   const usage: [string, string[], RegExp][] = [
-    [
-      'no arguments',
-      [],
-      /^http-sentinel: usage: missing the URL\nTry 'http-sentinel --help'\.\n$/,
-    ],
+    ['no arguments', [], /^http-sentinel: usage: missing the URL\nTry 'http-sentinel --help'\.\n$/],
     ['an unknown option', ['get', 'http://127.0.0.1:1/', '--nope'], /Unknown option '--nope'/],
     ['a bad header', ['get', 'http://127.0.0.1:1/', '-H', 'nocolon'], /no colon/],
     ['a bad duration', ['get', 'http://127.0.0.1:1/', '--timeout', 'soon'], /--timeout takes/],
