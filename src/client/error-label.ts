@@ -4,10 +4,30 @@
  * and with the values of the client's secret query parameters as `***`. Only failed calls
  * pay for it.
  */
-import type { SentinelError } from '../core/errors.js';
+import { InvalidRequestError, type SentinelError } from '../core/errors.js';
 import { labelRequest } from '../core/label.js';
-import { redactInvalidUrl, redactQueryParams, redactUrl } from '../core/redact.js';
-import { checkMethod, type TargetCache } from './prepare.js';
+import {
+  DEFAULT_REDACT_QUERY_PARAMS,
+  queryParamSet,
+  redactInvalidUrl,
+  redactQueryParams,
+  redactUrl,
+} from '../core/redact.js';
+import type { Origin } from '../pool/origin.js';
+import type { Call } from './call.js';
+import { checkMethod, type PreparedRequest, type TargetCache } from './prepare.js';
+
+/**
+ * The checked `redactQueryParams`, lower-cased.
+ * @throws {InvalidRequestError} when it is not an array of non-empty strings
+ */
+export function checkRedactQueryParams(names: unknown): ReadonlySet<string> {
+  if (names === undefined) return queryParamSet(DEFAULT_REDACT_QUERY_PARAMS);
+  if (!Array.isArray(names) || names.some((n) => typeof n !== 'string' || n === '')) {
+    throw new InvalidRequestError('redactQueryParams must be an array of non-empty strings');
+  }
+  return queryParamSet(names as string[]);
+}
 
 /** The URL as an error shows it. */
 export function shownUrl(href: string, redact: ReadonlySet<string>): string {
@@ -24,6 +44,22 @@ export function labelError<E extends SentinelError>(
 ): E {
   if (error.method !== undefined) return error;
   return labelRequest(error, method, shownUrl(href, redact), host);
+}
+
+/**
+ * Labels the error of an attempt of `request` that went to `origin` (for an upstream, the
+ * backend; the URL's own when none was picked); with `call`, its attempts so far too.
+ */
+export function labelAttempt(
+  error: SentinelError,
+  request: PreparedRequest,
+  origin: Origin | undefined,
+  redact: ReadonlySet<string>,
+  call?: Call,
+): void {
+  if (call !== undefined) error.attempts ??= call.reportedAttempts;
+  const { target } = request;
+  labelError(error, request.method, target.href, (origin ?? target.origin).key, redact);
 }
 
 /**

@@ -18,7 +18,7 @@ import type { Backend, Connection, ConnectionPool } from '../pool/index.js';
 import { type PoolPort, portOf } from '../pool/pool-port.js';
 import { type Attempt, asSentinelError, idleTimeout, resendable } from './attempt.js';
 import type { Call } from './call.js';
-import { labelError } from './error-label.js';
+import { labelAttempt } from './error-label.js';
 import type { EventHub } from './events.js';
 import type { ResolvedOptions } from './options.js';
 import type { PreparedRequest } from './prepare.js';
@@ -40,7 +40,7 @@ export class Exchanger {
    * (Infinity) unless the pool's `connectionTimeoutMs` was set for it.
    */
   readonly #acquireWaitMs: number;
-  /** The client's secret query parameters, hidden in the URLs of errors. */
+  /** Query parameters whose values errors hide. */
   readonly #redact: ReadonlySet<string>;
 
   constructor(
@@ -406,7 +406,7 @@ export class Exchanger {
   #attemptEnded(request: PreparedRequest, call: Call, att: Attempt, ms: number): void {
     if (!this.#events.active) return;
     // A listener sees the error as the caller would: naming its request.
-    if (att.error !== undefined) this.#label(att.error, request, att);
+    if (att.error !== undefined) labelAttempt(att.error, request, att.origin, this.#redact);
     this.#events.emit({
       type: 'attempt',
       method: request.method,
@@ -418,12 +418,6 @@ export class Exchanger {
     });
   }
 
-  #label(error: SentinelError, request: PreparedRequest, att: Attempt): void {
-    const { target } = request;
-    const host = att.origin?.key ?? target.origin.key;
-    labelError(error, request.method, target.href, host, this.#redact);
-  }
-
   #streamEnded(
     call: Call,
     request: PreparedRequest,
@@ -433,10 +427,7 @@ export class Exchanger {
     error: SentinelError | undefined,
   ): void {
     // Before the caller reading the body hears of the error: it names its request too.
-    if (error !== undefined) {
-      error.attempts ??= call.reportedAttempts;
-      this.#label(error, request, att);
-    }
+    if (error !== undefined) labelAttempt(error, request, att.origin, this.#redact, call);
     this.#pool.release(conn);
     // Before headers the attempt itself ends the pick (a resend on a fresh connection
     // may still follow). A body that ended before the attempt read its result (all of

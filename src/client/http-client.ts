@@ -13,13 +13,13 @@ import type { RetryEngine } from '../retry/index.js';
 import { createOtel } from '../telemetry/otel.js';
 import { traceCall, tracingWatched } from './channels.js';
 import { checkCookieJar } from './cookies.js';
+import { checkRedactQueryParams } from './error-label.js';
 import { type ClientEvent, EventHub } from './events.js';
 import { appendHooks, engineOf, join, pairs, SHARED_OPTIONS, takeFamily } from './extend.js';
 import { mergeHooks, NO_HOOKS } from './hooks.js';
 import { type OptionName, refuseOptionNames } from './option-names.js';
 import {
   type ClientOptions,
-  checkRedactQueryParams,
   checkUpstreams,
   DEFAULT_REQUEST_OPTIONS,
   type RequestOptions,
