@@ -1,16 +1,33 @@
 /**
  * The lifetime of one `RetryEngine.execute` call: the caller's signal, the whole-call
- * deadline, the per-attempt signal and timeout, and the delays between attempts. Everything
- * it arms is disarmed by `dispose()`, so a finished call leaves no timer and no listener.
+ * deadline, the per-attempt signal and timeout, and the delays between attempts. It is the
+ * call's driver of the shared retry loop (`attempt-loop.ts`). Everything it arms is
+ * disarmed by `dispose()`, so a finished call leaves no timer and no listener.
  * Internal: not exported from the package.
  */
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { AbortError, type SentinelError, TimeoutError } from '../core/errors.js';
+import { type AttemptDriver, Pause, type RetryGranted } from './attempt-loop.js';
+import type { RetryContext } from './policy.js';
 
 const noop = (): void => {};
 
-export class CallScope {
+/** One attempt's outcome. */
+export type ScopeAttempt<T> = { failed: false; value: T } | { failed: true; error: unknown };
+
+/** What `execute` was given, besides the work and the deadlines. */
+export interface ScopeOptions {
+  budget?: { tryWithdraw(): boolean } | undefined;
+  method?: string | undefined;
+  onRetry?: ((event: { attempt: number; delayMs: number; error: unknown }) => void) | undefined;
+}
+
+export class CallScope<T> implements AttemptDriver<CallScope<T>, ScopeAttempt<T>> {
   readonly #clock: Clock;
+  readonly #fn: (attempt: number, signal: AbortSignal) => T | PromiseLike<T>;
+  readonly #attemptTimeoutMs: number;
+  readonly #options: ScopeOptions;
+  #pause: Pause | undefined;
   readonly #signal: AbortSignal | undefined;
   readonly #timeoutMs: number;
   readonly #deadline: number;
@@ -25,8 +42,18 @@ export class CallScope {
   /** The error of the most recent failed attempt, the `cause` of a later deadline. */
   lastError: unknown;
 
-  constructor(clock: Clock, signal: AbortSignal | undefined, timeoutMs: number) {
+  constructor(
+    clock: Clock,
+    signal: AbortSignal | undefined,
+    timeoutMs: number,
+    fn: (attempt: number, signal: AbortSignal) => T | PromiseLike<T>,
+    attemptTimeoutMs: number,
+    options: ScopeOptions,
+  ) {
     this.#clock = clock;
+    this.#fn = fn;
+    this.#attemptTimeoutMs = attemptTimeoutMs;
+    this.#options = options;
     this.#signal = signal;
     this.#timeoutMs = timeoutMs;
     this.#deadline = clock.now() + timeoutMs;
@@ -75,7 +102,62 @@ export class CallScope {
     error.attempts = this.attempts;
     this.#ended = error;
     this.#current?.abort(error);
+    this.#pause?.interrupt(error);
     this.#rejectInterrupt(error);
+  }
+
+  async attempt(_: this, n: number): Promise<ScopeAttempt<T>> {
+    try {
+      const value = await this.#runAttempt((signal) => this.#fn(n, signal), this.#attemptTimeoutMs);
+      return { failed: false, value };
+    } catch (error) {
+      return { failed: true, error };
+    }
+  }
+
+  interrupted(_: this, att: ScopeAttempt<T>): unknown {
+    return att.failed ? this.#ended : undefined;
+  }
+
+  question(_: this, att: ScopeAttempt<T>, n: number): RetryContext | undefined {
+    // A resolved value is a success: only errors are retried.
+    if (!att.failed) return undefined;
+    const { method } = this.#options;
+    return {
+      attempt: n,
+      method: method ?? 'GET',
+      idempotencyKey: method === undefined,
+      replayable: true,
+      error: att.error,
+      remainingMs: this.remainingMs(),
+    };
+  }
+
+  withdraw(): string | undefined {
+    const { budget } = this.#options;
+    return budget === undefined || budget.tryWithdraw() ? undefined : 'budget';
+  }
+
+  retrying(_: this, att: ScopeAttempt<T>, n: number, decision: RetryGranted): void {
+    this.#options.onRetry?.({
+      attempt: n,
+      delayMs: decision.delayMs,
+      error: (att as { error: unknown }).error,
+    });
+  }
+
+  refused(): void {}
+
+  decided(): void {}
+
+  abandon(): void {}
+
+  beforeRetry(): undefined {
+    return undefined;
+  }
+
+  pause(_: this, ms: number): Promise<void> {
+    return this.#sleep(ms);
   }
 
   /**
@@ -84,7 +166,7 @@ export class CallScope {
    * signal is aborted whenever the attempt is abandoned or fails; after a success it is
    * left alone, so a body still streaming on that signal can be read.
    */
-  async runAttempt<T>(
+  async #runAttempt(
     fn: (signal: AbortSignal) => T | PromiseLike<T>,
     attemptTimeoutMs: number,
   ): Promise<T> {
@@ -120,18 +202,10 @@ export class CallScope {
   }
 
   /** Waits `ms`, or rejects at once with the abort or deadline error. */
-  async sleep(ms: number): Promise<void> {
+  async #sleep(ms: number): Promise<void> {
     if (this.#ended) throw this.#ended;
     if (!(ms > 0)) return;
-    let timer: TimerHandle | undefined;
-    const wait = new Promise<void>((resolve) => {
-      timer = this.#clock.setTimeout(resolve, ms);
-    });
-    try {
-      await Promise.race([wait, this.#interrupt]);
-    } finally {
-      this.#clock.clearTimeout(timer!);
-    }
+    await (this.#pause ??= new Pause(this.#clock)).wait(ms);
   }
 
   /** Disarms the deadline and the abort listener. */

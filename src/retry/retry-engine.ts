@@ -6,6 +6,7 @@
 import { type Clock, systemClock } from '../core/clock.js';
 import { InvalidRequestError, isSentinelError } from '../core/errors.js';
 import { integer, timeout } from '../core/validate.js';
+import { runAttempts } from './attempt-loop.js';
 import { calculateDelay } from './backoff.js';
 import { CallScope } from './call-scope.js';
 import { decideRetry, type RetryContext, type RetryDecision } from './policy.js';
@@ -147,36 +148,17 @@ export class RetryEngine {
         `attemptTimeoutMs (${attemptTimeoutMs}) must not exceed timeoutMs (${timeoutMs})`,
       );
     }
-    const { budget, method, onRetry } = options;
-    const scope = new CallScope(this.#clock, options.signal, timeoutMs);
+    const scope = new CallScope(this.#clock, options.signal, timeoutMs, fn, attemptTimeoutMs, {
+      budget: options.budget,
+      method: options.method,
+      onRetry: options.onRetry,
+    });
     try {
       if (scope.ended) throw scope.ended;
-      budget?.deposit();
-      let previousDelayMs: number | undefined;
-      for (let attempt = 0; ; attempt++) {
-        try {
-          return await scope.runAttempt((signal) => fn(attempt, signal), attemptTimeoutMs);
-        } catch (error) {
-          if (scope.ended) throw scope.ended;
-          const decision = this.decide(
-            {
-              attempt,
-              method: method ?? 'GET',
-              idempotencyKey: method === undefined,
-              replayable: true,
-              error,
-              remainingMs: scope.remainingMs(),
-            },
-            previousDelayMs,
-          );
-          if (!decision.retry || (budget !== undefined && !budget.tryWithdraw())) {
-            throw withAttempts(error, attempt + 1);
-          }
-          onRetry?.({ attempt, delayMs: decision.delayMs, error });
-          previousDelayMs = decision.delayMs;
-          await scope.sleep(decision.delayMs);
-        }
-      }
+      options.budget?.deposit();
+      const last = await runAttempts(scope, scope, this);
+      if (last.failed) throw withAttempts(last.error, scope.attempts);
+      return last.value;
     } finally {
       scope.dispose();
     }
