@@ -13,6 +13,8 @@ import type { BackendPick } from './upstream-pick.js';
 
 /** One attempt of a call: where it goes, what it holds, what came back. */
 export class Attempt implements BackendPick {
+  /** The request it sends, after the `beforeRequest` hooks. */
+  readonly request: PreparedRequest;
   error: SentinelError | undefined = undefined;
   guard: HostGuard | undefined;
   readonly upstream: Upstream | undefined;
@@ -58,12 +60,14 @@ export class Attempt implements BackendPick {
   span: unknown = undefined;
 
   constructor(
+    request: PreparedRequest,
     origin: Origin | undefined,
     guard: HostGuard | undefined,
     upstream: Upstream | undefined,
     startedAt: number,
     first: boolean,
   ) {
+    this.request = request;
     this.origin = origin;
     this.guard = guard;
     this.upstream = upstream;

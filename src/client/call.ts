@@ -3,10 +3,23 @@
  * connection, an exchange, or a retry delay), so a deadline, the caller's signal or
  * `client.close()` can end it at once, wherever it is.
  */
-import type { Clock, TimerHandle } from '../core/clock.js';
+import type { Clock } from '../core/clock.js';
 import { DeadlineEntry, type DeadlineQueue } from '../core/deadlines.js';
 import { AbortError, type SentinelError, TimeoutError } from '../core/errors.js';
 import type { Exchange } from '../pool/exchange.js';
+import { Pause } from '../retry/attempt-loop.js';
+import type { ResolvedHooks } from './hooks.js';
+import type { ResolvedOptions } from './options.js';
+import type { PreparedRequest } from './prepare.js';
+
+/** What the retry stage keeps of a hop for its attempts after the first. */
+export interface RetryHop {
+  /** The hop's request as prepared, before `beforeRequest` hooks. */
+  readonly request: PreparedRequest;
+  readonly opts: Readonly<ResolvedOptions>;
+  readonly stream: boolean;
+  readonly hooks: ResolvedHooks;
+}
 
 /**
  * One call. It is the entry of its current attempt's deadline in the client's
@@ -27,6 +40,8 @@ export class Call extends DeadlineEntry {
   attempts = 0;
   /** Redirects followed so far. */
   redirects = 0;
+  /** The hop being retried; set only once a retry is granted. */
+  retryHop: RetryHop | undefined = undefined;
   /** Set when a streamed response is handed to the caller: runs when its body ends. */
   onStreamEnd: (() => void) | undefined;
   readonly #timeoutMs: number;
@@ -35,7 +50,8 @@ export class Call extends DeadlineEntry {
   /** Hedges of the current attempt still on the wire, when it has any. */
   #hedges: Exchange[] | undefined;
   #acquire: AbortController | undefined;
-  #delay: { timer: TimerHandle; reject: (err: SentinelError) => void } | undefined;
+  /** The delay between attempts; made at the first retry. */
+  #pause: Pause | undefined = undefined;
   /** Whether the armed deadline is the whole call's (else the attempt's own). */
   #attemptTotal = false;
   readonly #signal: AbortSignal | undefined;
@@ -81,12 +97,7 @@ export class Call extends DeadlineEntry {
     this.#exchange?.abort(error);
     if (this.#hedges !== undefined) for (const hedge of [...this.#hedges]) hedge.abort(error);
     this.#acquire?.abort(error);
-    const delay = this.#delay;
-    if (delay !== undefined) {
-      this.#delay = undefined;
-      this.clock.clearTimeout(delay.timer);
-      delay.reject(error);
-    }
+    this.#pause?.interrupt(error);
   }
 
   /**
@@ -219,13 +230,7 @@ export class Call extends DeadlineEntry {
   /** Waits `ms` before the next attempt; rejects at once if the call is ended meanwhile. */
   delay(ms: number): Promise<void> {
     if (this.abortError !== undefined) return Promise.reject(this.abortError);
-    return new Promise<void>((resolve, reject) => {
-      const timer = this.clock.setTimeout(() => {
-        this.#delay = undefined;
-        resolve();
-      }, ms);
-      this.#delay = { timer, reject };
-    });
+    return (this.#pause ??= new Pause(this.clock)).wait(ms);
   }
 
   /** Releases the caller's signal and any timer. Call once, when the call is over. */

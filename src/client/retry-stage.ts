@@ -1,17 +1,24 @@
 /**
  * The retry stage: the attempts of one hop, each through the exchange stage, until one
- * stands. Between attempts it asks the policy (with `Retry-After`), the retry budget and
- * the deadline whether to go on, reports the retry or its refusal, settles the breaker's
- * once-per-call verdicts, runs the `beforeRetry` hooks, and waits the delay. Before every
- * attempt it runs the `beforeRequest` hooks.
+ * stands. It is the client's driver of the shared retry loop (`retry/attempt-loop.ts`),
+ * which decides between attempts (policy with `Retry-After`, budget, deadline) and waits
+ * the delay; the stage makes each attempt (its `beforeRequest` hooks first, hedges when
+ * asked), reports the retry or its refusal, settles the breaker's once-per-call verdicts
+ * and runs the `beforeRetry` hooks.
  */
 import type { Clock } from '../core/clock.js';
 import { AbortError } from '../core/errors.js';
 import { headersFromRaw, normalizeHeaders } from '../core/headers.js';
 import { redactUrl } from '../core/redact.js';
-import type { Backend, ConnectionPool } from '../pool/index.js';
+import type { ConnectionPool } from '../pool/index.js';
 import { type PoolPort, portOf } from '../pool/pool-port.js';
-import type { RetryEngine } from '../retry/index.js';
+import {
+  type AttemptDriver,
+  type RetryGranted,
+  retryAfter,
+  settle,
+} from '../retry/attempt-loop.js';
+import type { RetryContext, RetryEngine } from '../retry/index.js';
 import { Attempt, discard } from './attempt.js';
 import type { Call } from './call.js';
 import type { Cookies } from './cookies.js';
@@ -22,7 +29,7 @@ import type { ResolvedOptions } from './options.js';
 import { checkFramingHeaders, type PreparedRequest } from './prepare.js';
 import type { Resilience } from './resilience.js';
 
-export class RetryStage {
+export class RetryStage implements AttemptDriver<Call, Attempt, RetryEngine> {
   readonly #port: PoolPort;
   readonly #exchanger: Exchanger;
   readonly #resilience: Resilience;
@@ -51,6 +58,9 @@ export class RetryStage {
    * The attempts of one hop. Resolves with the attempt that stands: its `result`, or its
    * `error` for the caller to throw. Nothing of a discarded attempt stays checked out.
    *
+   * The first attempt is the shared loop's first iteration made inline ({@link attempt}
+   * makes the others): a call that succeeds at once awaits its exchange and nothing else.
+   *
    * @param first - the call's first hop: its first attempt starts at the call's own clock
    *   reading, so the call takes no second one
    */
@@ -67,81 +77,181 @@ export class RetryStage {
     // A host is the same for every attempt of a hop; an upstream picks a backend each time.
     const origin = upstream === undefined ? request.target.origin : undefined;
     const guard = origin === undefined ? undefined : this.#resilience.host(origin.key);
-    let previousDelay: number | undefined;
-    let failed: Backend | undefined;
     const cookies = this.#cookies;
-    for (let n = 0; ; n++) {
-      // The jar is asked at every attempt: a retry carries what the last answer set.
-      let sent = cookies === undefined ? request : cookies.attach(call, request);
-      if (sent instanceof Promise) sent = await sent;
-      if (hooks.beforeRequest.length > 0) sent = beforeRequest(call, sent, hooks);
-      if (sent instanceof Promise) sent = await sent;
-      const now = first && n === 0 ? call.startedAt : this.#clock.now();
-      const exchanger = this.#exchanger;
-      let att = new Attempt(origin, guard, upstream, now, n === 0);
-      if (exchanger.begin(call, sent, opts, stream, att, failed, n === 0)) {
-        if (opts.hedge !== undefined && hedgeable(sent) && att.exchange !== undefined) {
-          att = await this.#hedged(call, sent, opts, stream, att, opts.hedge);
-        } else {
-          // Inline rather than #complete: the common case awaits its exchange and nothing else.
-          if (att.exchange !== undefined) {
-            try {
-              att.result = await att.exchange.promise;
-            } catch (err) {
-              await exchanger.send(call, sent, opts, stream, att, err as never);
-            }
-          } else if (att.error === undefined) {
-            await exchanger.send(call, sent, opts, stream, att, undefined);
+    // The jar is asked at every attempt: a retry carries what the last answer set.
+    let sent = cookies === undefined ? request : cookies.attach(call, request);
+    if (sent instanceof Promise) sent = await sent;
+    if (hooks.beforeRequest.length > 0) sent = beforeRequest(call, sent, hooks);
+    if (sent instanceof Promise) sent = await sent;
+    const now = first ? call.startedAt : this.#clock.now();
+    const exchanger = this.#exchanger;
+    let att = new Attempt(sent, origin, guard, upstream, now, true);
+    if (exchanger.begin(call, sent, opts, stream, att, undefined, true)) {
+      if (opts.hedge !== undefined && hedgeable(sent) && att.exchange !== undefined) {
+        att = await this.#hedged(call, sent, opts, stream, att, opts.hedge);
+      } else {
+        // Inline rather than #complete: the common case awaits its exchange and nothing else.
+        if (att.exchange !== undefined) {
+          try {
+            att.result = await att.exchange.promise;
+          } catch (err) {
+            await exchanger.send(call, sent, opts, stream, att, err as never);
           }
-          exchanger.end(call, sent, stream, att);
+        } else if (att.error === undefined) {
+          await exchanger.send(call, sent, opts, stream, att, undefined);
         }
+        exchanger.end(call, sent, stream, att);
       }
-      // Only read by a retry, which follows a failure: the next pick passes it over.
-      failed = att.backend;
-      let delay: number | undefined;
-      try {
-        // Before the next attempt or hop goes out, so that it carries them.
-        const storing =
-          cookies === undefined || att.result === undefined
-            ? undefined
-            : cookies.store(sent, att.result.rawHeaders);
-        if (storing !== undefined) await storing;
-        if (call.abortError !== undefined) throw call.abortError;
-        delay = this.#retryDelay(call, sent, engine, att, n, previousDelay);
-      } catch (err) {
-        // Nothing of this attempt may stay checked out: a streamed body holds its
-        // connection until cancelled.
-        discard(att);
-        throw err;
-      } finally {
-        if (att.deferBreaker) {
-          att.deferBreaker = false;
-          this.#resilience.settleBreaker(
-            att.guard!,
-            att.verdict!,
-            att.ticket,
-            att.sentAt,
-            att.endedAt - att.sentAt,
-            delay !== undefined,
-          );
-        }
-      }
-      if (delay === undefined) return att;
-      discard(att);
-      previousDelay = delay;
-      if (hooks.beforeRetry.length > 0) {
-        await runHooks('beforeRetry', hooks.beforeRetry, {
-          request: hookRequest(sent),
-          error: att.error,
-          response:
-            att.result === undefined
-              ? undefined
-              : { status: att.result.status, headers: headersFromRaw(att.result.rawHeaders) },
-          attempt: call.reportedAttempts + 1,
-        });
-      }
-      await call.delay(delay);
     }
+    if (cookies !== undefined && att.result !== undefined) await this.#storeCookies(call, att);
+    const delay = settle(this, call, att, 0, engine, undefined);
+    if (delay === undefined) return att;
+    call.retryHop = { request, opts, stream, hooks };
+    return retryAfter(this, call, att, 0, delay, engine);
+  }
+
+  /** A retry (`n` > 0): an attempt as {@link run} makes the first. */
+  async attempt(call: Call, _n: number, previous: Attempt | undefined): Promise<Attempt> {
+    const { request, opts, stream, hooks } = call.retryHop!;
+    const cookies = this.#cookies;
+    let sent = cookies === undefined ? request : cookies.attach(call, request);
+    if (sent instanceof Promise) sent = await sent;
+    if (hooks.beforeRequest.length > 0) sent = beforeRequest(call, sent, hooks);
+    if (sent instanceof Promise) sent = await sent;
+    const upstream = previous!.upstream;
+    let att = new Attempt(
+      sent,
+      upstream === undefined ? previous!.origin : undefined,
+      upstream === undefined ? previous!.guard : undefined,
+      upstream,
+      this.#clock.now(),
+      false,
+    );
+    // The backend that failed is passed over by the next pick.
+    if (this.#exchanger.begin(call, sent, opts, stream, att, previous!.backend, false)) {
+      if (opts.hedge !== undefined && hedgeable(sent) && att.exchange !== undefined) {
+        att = await this.#hedged(call, sent, opts, stream, att, opts.hedge);
+      } else {
+        await this.#complete(call, sent, opts, stream, att);
+        this.#exchanger.end(call, sent, stream, att);
+      }
+    }
+    if (cookies !== undefined && att.result !== undefined) await this.#storeCookies(call, att);
+    return att;
+  }
+
+  /**
+   * Keeps the cookies an answer set, before the next attempt or hop goes out so that it
+   * carries them. A jar that fails ends the call: the attempt is given up, as when the
+   * decision after it throws.
+   */
+  async #storeCookies(call: Call, att: Attempt): Promise<void> {
+    const storing = this.#cookies!.store(att.request, att.result!.rawHeaders);
+    if (storing === undefined) return;
+    try {
+      await storing;
+    } catch (err) {
+      this.abandon(call, att);
+      this.decided(call, att, false);
+      throw err;
+    }
+  }
+
+  interrupted(call: Call): unknown {
+    return call.abortError;
+  }
+
+  /**
+   * The policy's question about an attempt, unless nothing could retry it: an open circuit
+   * (no request went out), or a response whose status the policy does not list and no
+   * `shouldRetry` to overrule it (the success path builds no context).
+   */
+  question(call: Call, att: Attempt, n: number, engine: RetryEngine): RetryContext | undefined {
+    const error = att.error;
+    if (error !== undefined && error.code === 'SENTINEL_CIRCUIT_OPEN') return undefined;
+    const status = att.result?.status;
+    const mightRetry =
+      error !== undefined ||
+      engine.config.statusCodes.has(status!) ||
+      engine.config.shouldRetry !== undefined;
+    if (!mightRetry) return undefined;
+    const request = att.request;
+    return {
+      attempt: n,
+      method: request.method,
+      idempotencyKey: request.idempotencyKey,
+      replayable: request.body.replayable,
+      error,
+      status,
+      headers: att.result === undefined ? undefined : headersFromRaw(att.result.rawHeaders),
+      remainingMs: call.remaining(),
+    };
+  }
+
+  withdraw(): string | undefined {
+    return this.#resilience.refuseRetry();
+  }
+
+  retrying(_call: Call, att: Attempt, n: number, decision: RetryGranted): void {
+    if (!this.#events.retries) return;
+    this.#events.emit({
+      type: 'retry',
+      method: att.request.method,
+      url: att.request.target.href,
+      attempt: n + 1,
+      delayMs: decision.delayMs,
+      retryAfterMs: decision.retryAfterMs,
+      status: att.result?.status,
+      error: att.error,
+    });
+  }
+
+  refused(_call: Call, att: Attempt, n: number, by: string): void {
+    if (!this.#events.retries) return;
+    this.#events.emit({
+      type: 'retry-refused',
+      method: att.request.method,
+      url: att.request.target.href,
+      attempt: n + 1,
+      by: by as 'budget',
+    });
+  }
+
+  /** The breaker hears of a deferred outcome once it is known whether a retry follows. */
+  decided(_call: Call, att: Attempt, retrying: boolean): void {
+    if (!att.deferBreaker) return;
+    att.deferBreaker = false;
+    this.#resilience.settleBreaker(
+      att.guard!,
+      att.verdict!,
+      att.ticket,
+      att.sentAt,
+      att.endedAt - att.sentAt,
+      retrying,
+    );
+  }
+
+  /** Nothing of an attempt that does not stand stays checked out: a streamed body holds its connection until cancelled. */
+  abandon(_call: Call, att: Attempt): void {
+    discard(att);
+  }
+
+  beforeRetry(call: Call, att: Attempt): Promise<void> | undefined {
+    const hooks = call.retryHop!.hooks.beforeRetry;
+    if (hooks.length === 0) return undefined;
+    return runHooks('beforeRetry', hooks, {
+      request: hookRequest(att.request),
+      error: att.error,
+      response:
+        att.result === undefined
+          ? undefined
+          : { status: att.result.status, headers: headersFromRaw(att.result.rawHeaders) },
+      attempt: call.reportedAttempts + 1,
+    }) as Promise<void> | undefined;
+  }
+
+  pause(call: Call, ms: number): Promise<void> {
+    return call.delay(ms);
   }
 
   /** Waits for an attempt that began to complete; its result or error is left in it. */
@@ -201,6 +311,7 @@ export class RetryStage {
           continue;
         }
         const att = new Attempt(
+          request,
           primary.origin,
           primary.guard,
           primary.upstream,
@@ -235,70 +346,6 @@ export class RetryStage {
     this.#exchanger.end(call, request, stream, winner, 'winner');
     if (winner !== primary) this.#resilience.hedgesWon++;
     return winner;
-  }
-
-  /**
-   * The delay before the next attempt, or undefined when this attempt's outcome stands
-   * (no retry policy, a success it does not retry, a refusal by policy, budget or
-   * deadline). Reports the retry, or its refusal.
-   */
-  #retryDelay(
-    call: Call,
-    request: PreparedRequest,
-    engine: RetryEngine | undefined,
-    att: Attempt,
-    attempt: number,
-    previousDelay: number | undefined,
-  ): number | undefined {
-    if (engine === undefined) return undefined;
-    const error = att.error;
-    if (error !== undefined && error.code === 'SENTINEL_CIRCUIT_OPEN') return undefined;
-    const status = att.result?.status;
-    const mightRetry =
-      error !== undefined ||
-      engine.config.statusCodes.has(status!) ||
-      engine.config.shouldRetry !== undefined;
-    if (!mightRetry) return undefined;
-    const decision = engine.decide(
-      {
-        attempt,
-        method: request.method,
-        idempotencyKey: request.idempotencyKey,
-        replayable: request.body.replayable,
-        error,
-        status,
-        headers: att.result === undefined ? undefined : headersFromRaw(att.result.rawHeaders),
-        remainingMs: call.remaining(),
-      },
-      previousDelay,
-    );
-    if (!decision.retry) return undefined;
-    const refused = this.#resilience.refuseRetry();
-    if (refused === undefined) {
-      if (this.#events.retries) {
-        this.#events.emit({
-          type: 'retry',
-          method: request.method,
-          url: request.target.href,
-          attempt: attempt + 1,
-          delayMs: decision.delayMs,
-          retryAfterMs: decision.retryAfterMs,
-          status,
-          error,
-        });
-      }
-      return decision.delayMs;
-    }
-    if (this.#events.retries) {
-      this.#events.emit({
-        type: 'retry-refused',
-        method: request.method,
-        url: request.target.href,
-        attempt: attempt + 1,
-        by: refused,
-      });
-    }
-    return undefined;
   }
 }
 

@@ -28,9 +28,10 @@ export type RetryGranted = Extract<RetryDecision, { retry: true }>;
 
 /**
  * One user of the loop. `S` is the state of one run (passed back to every method, so that
- * one long-lived driver serves any number of runs), `A` one attempt's outcome.
+ * one long-lived driver serves any number of runs), `A` one attempt's outcome, `D` the
+ * policy it runs under.
  */
-export interface AttemptDriver<S, A> {
+export interface AttemptDriver<S, A, D extends RetryDecider = RetryDecider> {
   /**
    * Makes attempt `n` (0-based) and resolves with its outcome, failure included: a
    * rejection ends the loop with that error.
@@ -44,7 +45,7 @@ export interface AttemptDriver<S, A> {
    * The policy's question about `att`, or undefined when no policy could retry it (a
    * success, an outcome this driver never retries): then the policy is not asked.
    */
-  question(state: S, att: A, n: number): RetryContext | undefined;
+  question(state: S, att: A, n: number, decider: D): RetryContext | undefined;
   /** Takes one retry from the budget: what refused it, or undefined when granted. */
   withdraw(state: S): string | undefined;
   /** A retry was granted and withdrawn: about to be made after `decision.delayMs`. */
@@ -69,10 +70,10 @@ export interface AttemptDriver<S, A> {
  * refuses to) and resolves with it; a failure is the caller's to throw.
  * @param decider - the retry policy; undefined for none (the first attempt stands)
  */
-export async function runAttempts<S, A>(
-  driver: AttemptDriver<S, A>,
+export async function runAttempts<S, A, D extends RetryDecider>(
+  driver: AttemptDriver<S, A, D>,
   state: S,
-  decider: RetryDecider | undefined,
+  decider: D | undefined,
 ): Promise<A> {
   const att = await driver.attempt(state, 0, undefined);
   const delay = settle(driver, state, att, 0, decider, undefined);
@@ -84,13 +85,13 @@ export async function runAttempts<S, A>(
  * (by {@link settle}). A driver whose first attempt is on a hot path makes it inline and
  * settles it itself, and comes here only for a retry.
  */
-export async function retryAfter<S, A>(
-  driver: AttemptDriver<S, A>,
+export async function retryAfter<S, A, D extends RetryDecider>(
+  driver: AttemptDriver<S, A, D>,
   state: S,
   att: A,
   n: number,
   delayMs: number,
-  decider: RetryDecider | undefined,
+  decider: D | undefined,
 ): Promise<A> {
   let delay: number | undefined = delayMs;
   while (delay !== undefined) {
@@ -111,12 +112,12 @@ export async function retryAfter<S, A>(
  * threw), with `att` abandoned.
  * @param previousDelayMs - the delay before attempt `n`, for `decorrelated` jitter
  */
-export function settle<S, A>(
-  driver: AttemptDriver<S, A>,
+export function settle<S, A, D extends RetryDecider>(
+  driver: AttemptDriver<S, A, D>,
   state: S,
   att: A,
   n: number,
-  decider: RetryDecider | undefined,
+  decider: D | undefined,
   previousDelayMs: number | undefined,
 ): number | undefined {
   let delay: number | undefined;
@@ -134,15 +135,15 @@ export function settle<S, A>(
 }
 
 /** Policy, then budget; the outcome reported either way. */
-function grant<S, A>(
-  driver: AttemptDriver<S, A>,
+function grant<S, A, D extends RetryDecider>(
+  driver: AttemptDriver<S, A, D>,
   state: S,
   att: A,
   n: number,
-  decider: RetryDecider,
+  decider: D,
   previousDelayMs: number | undefined,
 ): number | undefined {
-  const ctx = driver.question(state, att, n);
+  const ctx = driver.question(state, att, n, decider);
   if (ctx === undefined) return undefined;
   const decision = decider.decide(ctx, previousDelayMs);
   if (!decision.retry) return undefined;
