@@ -158,7 +158,17 @@ export function runHooks<A>(
 export class HookHeaders extends Headers {
   /** Set by `set`, `append` or `delete`. */
   changed = false;
+
+  /** A copy of a prepared request's header list, unchanged as far as `changed` goes. */
+  static of(list: readonly string[]): HookHeaders {
+    const headers = new HookHeaders();
+    // The unwrapped append: filling the copy is no change, and skips the wrapper's cost.
+    for (let i = 0; i < list.length; i += 2) appendHeader.call(headers, list[i]!, list[i + 1]!);
+    return headers;
+  }
 }
+
+const appendHeader = Headers.prototype.append;
 
 // The DOM typings declare these methods as fields, so they are wrapped on the prototype
 // rather than overridden in the class body.

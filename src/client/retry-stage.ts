@@ -367,11 +367,11 @@ function sleep(clock: Clock, ms: number): { promise: Promise<undefined>; cancel(
 
 /** The request as hooks see it: a mutable copy of its headers. */
 export function hookRequest(request: PreparedRequest): HookRequest & { headers: HookHeaders } {
-  const headers = new HookHeaders();
-  const list = request.headers;
-  for (let i = 0; i < list.length; i += 2) headers.append(list[i]!, list[i + 1]!);
-  headers.changed = false;
-  return { method: request.method, url: redactUrl(request.target.href), headers };
+  return {
+    method: request.method,
+    url: redactUrl(request.target.href),
+    headers: HookHeaders.of(request.headers),
+  };
 }
 
 /**
