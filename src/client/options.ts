@@ -14,7 +14,7 @@ import type {
   ProxyOption,
   UpstreamOptions,
 } from '../pool/index.js';
-import { checkUpstream } from '../pool/upstream-registry.js';
+import { checkUpstream } from '../pool/upstream/registry.js';
 import type {
   CircuitBreakerConfig,
   HostHealthConfig,

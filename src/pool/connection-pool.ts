@@ -5,7 +5,6 @@
  * limits and statistics are exact. Multi-backend upstreams are registered here too: a
  * host that is an upstream's name is resolved to one of its backends.
  */
-import { type TimerHandle, unrefTimer } from '../core/clock.js';
 import { DeadlineQueue } from '../core/deadlines.js';
 import { AbortError, PoolClosedError } from '../core/errors.js';
 import { timeout as checkTimeout } from '../core/validate.js';
@@ -18,8 +17,9 @@ import { type Origin, parseOrigin } from './origin.js';
 import { type PoolPort, registerPort } from './pool-port.js';
 import { proxyFor, type ResolvedProxy, resolveProxy } from './proxy.js';
 import { ProxyConnector } from './proxy-connector.js';
+import { Reaper } from './reaper.js';
 import type { BackendSpec, Upstream, UpstreamOptions } from './upstream/index.js';
-import { UpstreamRegistry } from './upstream-registry.js';
+import { UpstreamRegistry } from './upstream/registry.js';
 import { WaitQueue } from './wait-queue.js';
 
 /** Options of one `acquire` call. */
@@ -75,8 +75,8 @@ export class ConnectionPool {
   readonly #queue: WaitQueue;
   #closed = false;
   #closing: Promise<void> | undefined;
-  #sweep: TimerHandle | undefined;
-  readonly #sweepMs: number;
+  /** Closes connections idle too long or past their lifetime. */
+  readonly #reaper: Reaper<Connection, HostEntry>;
   readonly #upstreams: UpstreamRegistry;
   /** Deadlines of `conn.request()` calls on this pool's connections. */
   readonly #deadlines: DeadlineQueue;
@@ -89,9 +89,15 @@ export class ConnectionPool {
     this.#proxy = this.config.proxy === undefined ? undefined : resolveProxy(this.config.proxy);
     this.#clientOptions = new ClientOptionsCache(this.config);
     this.#queue = new WaitQueue(this.config.clock);
-    this.#sweepMs = Math.max(1, Math.min(1000, this.config.idleTimeoutMs / 2));
+    this.#reaper = new Reaper(
+      this.config.clock,
+      this.config,
+      this.#hosts,
+      (entry, conn) => this.#discard(entry, conn),
+      () => this.#serveWaiters(),
+    );
     const port: PoolPort = {
-      upstreamFor: (origin) => this.#upstreamFor(origin),
+      upstreamFor: (origin) => this.#upstreams.forOrigin(origin),
       host: (origin) => hostEntry(this.#hosts, origin, this.config.clock),
       tryTake: (entry, connectTimeoutMs, fresh, now) =>
         this.#tryTake(entry, connectTimeoutMs, fresh, now),
@@ -147,8 +153,7 @@ export class ConnectionPool {
     try {
       const port = typeof portOrOptions === 'number' ? portOrOptions : undefined;
       const options = (typeof portOrOptions === 'object' ? portOrOptions : maybeOptions) ?? {};
-      const upstream =
-        this.#upstreams.size === 0 ? undefined : this.#upstreamOf(hostOrOrigin, port);
+      const upstream = this.#upstreams.named(hostOrOrigin, port);
       const origin = upstream === undefined ? parseOrigin(hostOrOrigin, port) : undefined;
       const waitMs = waitTime('timeoutMs', options.timeoutMs ?? this.config.connectionTimeoutMs);
       const connectMs = checkTimeout(
@@ -163,16 +168,6 @@ export class ConnectionPool {
     } catch (err) {
       return Promise.reject(err);
     }
-  }
-
-  /** The upstream `acquire`'s arguments name, if any. */
-  #upstreamOf(hostOrOrigin: string | URL, port: number | undefined): Upstream | undefined {
-    // A bare name is no origin at all; look it up before the URL parser refuses it.
-    if (typeof hostOrOrigin === 'string' && port === undefined) {
-      const named = this.#upstreams.get(hostOrOrigin);
-      if (named !== undefined) return named;
-    }
-    return this.#upstreams.route(parseOrigin(hostOrOrigin, port));
   }
 
   /**
@@ -235,17 +230,6 @@ export class ConnectionPool {
   }
 
   /**
-   * The upstream a request to `origin` goes through, or undefined for a real
-   * host. The client's hot path: one size check when no upstream is registered, one
-   * lookup by host name otherwise.
-   * @throws {InvalidRequestError} the origin names a port, or is https with plain-http backends
-   */
-  #upstreamFor(origin: Origin): Upstream | undefined {
-    if (this.#upstreams.size === 0) return undefined;
-    return this.#upstreams.route(origin);
-  }
-
-  /**
    * A connection without waiting, or undefined when the caller must queue.
    * The client's hot path: no promise, no closure.
    *
@@ -272,7 +256,7 @@ export class ConnectionPool {
     const idle = entry.idle;
     while (idle.length > 0) {
       const conn = idle.pop()!;
-      if (conn.reusable && !this.#expired(conn, now)) {
+      if (conn.reusable && !this.#reaper.expired(conn, now)) {
         conn.place = Place.Active;
         this.#active.add(conn);
         entry.active++;
@@ -307,7 +291,7 @@ export class ConnectionPool {
       if (entry.idle.length === 0) return undefined;
       this.#discard(entry, entry.idle.shift()!);
     }
-    if (this.#total >= this.config.maxTotalConnections && !this.#closeIdleElsewhere()) {
+    if (this.#total >= this.config.maxTotalConnections && !this.#reaper.evictLongestIdle()) {
       return undefined;
     }
     const proxy = this.#proxy === undefined ? undefined : proxyFor(this.#proxy, entry.origin);
@@ -328,22 +312,6 @@ export class ConnectionPool {
     entry.active++;
     this.#total++;
     return conn;
-  }
-
-  /** Closes the longest-idle connection of any host to make room under the total limit. */
-  #closeIdleElsewhere(): boolean {
-    let victimEntry: HostEntry | undefined;
-    let oldest = Number.POSITIVE_INFINITY;
-    for (const entry of this.#hosts.values()) {
-      const conn = entry.idle[0];
-      if (conn !== undefined && conn.idleSince < oldest) {
-        oldest = conn.idleSince;
-        victimEntry = entry;
-      }
-    }
-    if (victimEntry === undefined) return false;
-    this.#discard(victimEntry, victimEntry.idle.shift()!);
-    return true;
   }
 
   /**
@@ -372,12 +340,20 @@ export class ConnectionPool {
     }
     entry.active--;
     entry.lastUsed = now;
-    if (this.#closed || !connection.reusable || this.#expired(connection, now)) {
+    if (this.#closed || !connection.reusable || this.#reaper.expired(connection, now)) {
       this.#discard(entry, connection);
       this.#serveWaiters();
       return;
     }
-    if (entry.waiters.length > 0 && !this.#owedElsewhere(entry)) {
+    // When the total limit holds callers back, the room is owed to whoever waits longest
+    // across hosts (FIFO), else a busy host could starve the others.
+    if (
+      entry.waiters.length > 0 &&
+      !(
+        this.#total >= this.config.maxTotalConnections &&
+        this.#queue.olderElsewhere(this.#hosts, entry)
+      )
+    ) {
       const waiter = this.#queue.next(entry, false);
       if (waiter !== undefined) {
         entry.active++;
@@ -394,7 +370,7 @@ export class ConnectionPool {
     this.#active.delete(connection);
     connection.idleSince = now;
     entry.idle.push(connection);
-    this.#armSweep();
+    this.#reaper.arm();
     // Callers of any host may be waiting for room: one wanting a fresh connection to
     // this host, or (under maxTotalConnections) one of another host, for whom this
     // idle connection can be closed. Checking only this host's queue left those
@@ -402,46 +378,16 @@ export class ConnectionPool {
     if (this.#queue.count > 0) this.#serveWaiters();
   }
 
-  /**
-   * True when the total limit is what holds callers back and another host has a caller
-   * waiting longer than this host's first: the freed room is theirs (FIFO across hosts),
-   * else a busy host could starve the others.
-   */
-  #owedElsewhere(entry: HostEntry): boolean {
-    if (this.#queue.count === entry.waiters.length) return false;
-    if (this.#total < this.config.maxTotalConnections) return false;
-    return this.#queue.olderElsewhere(this.#hosts, entry);
-  }
-
-  /**
-   * After room was freed anywhere: hands connections to queued callers, the longest
-   * waiting first across hosts, until no more room can be made. O(hosts) per caller
-   * served, and only ever run while someone waits.
-   */
+  /** After room was freed anywhere: queued callers get what it makes room for. */
   #serveWaiters(): void {
     if (this.#queue.count === 0 || this.#closed) return;
-    const { maxConnections } = this.config;
-    for (;;) {
-      // A host at its own limit with nothing idle cannot take room freed elsewhere.
-      const best = this.#queue.oldest(
-        this.#hosts,
-        (entry) => entry.idle.length > 0 || entry.active < maxConnections,
-      );
-      if (best === undefined) return;
-      const head = best.waiters[0]!;
-      // An idle connection of the host itself is the cheapest room, unless the caller
-      // asked for a fresh one.
-      const conn =
-        (head.fresh ? undefined : this.#takeIdle(best, this.config.clock.now())) ??
-        this.#open(best, head.connectTimeoutMs);
-      if (conn === undefined) return;
-      this.#queue.take(best, 0).resolve(conn);
-    }
+    this.#queue.serve(this.#hosts, this.config.maxConnections, this.#roomFor);
   }
 
-  #expired(conn: Connection, now: number): boolean {
-    return now - conn.createdAt >= this.config.maxConnectionLifetimeMs;
-  }
+  /** An idle connection of the host itself is the cheapest room, unless one asked for a fresh one. */
+  readonly #roomFor = (entry: HostEntry, fresh: boolean, connectTimeoutMs: number) =>
+    (fresh ? undefined : this.#takeIdle(entry, this.config.clock.now())) ??
+    this.#open(entry, connectTimeoutMs);
 
   #discard(entry: HostEntry, conn: Connection): void {
     const where = conn.place;
@@ -468,30 +414,6 @@ export class ConnectionPool {
     this.#serveWaiters();
   }
 
-  #armSweep(): void {
-    if (this.#sweep !== undefined || this.#closed) return;
-    this.#sweep = unrefTimer(this.config.clock, this.#onSweep, this.#sweepMs);
-  }
-
-  #onSweep = (): void => {
-    this.#sweep = undefined;
-    const now = this.config.clock.now();
-    const { idleTimeoutMs } = this.config;
-    let remaining = 0;
-    for (const entry of this.#hosts.values()) {
-      const idle = entry.idle;
-      // Oldest first: the stack's bottom has been idle longest.
-      while (idle.length > 0) {
-        const conn = idle[0]!;
-        if (now - conn.idleSince < idleTimeoutMs && !this.#expired(conn, now)) break;
-        this.#discard(entry, conn);
-      }
-      remaining += idle.length;
-    }
-    if (remaining > 0) this.#armSweep();
-    this.#serveWaiters();
-  };
-
   /** Statistics of every host and the totals, as plain JSON. */
   stats(): PoolStats {
     const upstreams = this.#upstreams.size === 0 ? {} : this.#upstreams.stats();
@@ -507,10 +429,7 @@ export class ConnectionPool {
     if (this.#closing !== undefined) return this.#closing;
     this.#closed = true;
     this.#upstreams.close();
-    if (this.#sweep !== undefined) {
-      this.config.clock.clearTimeout(this.#sweep);
-      this.#sweep = undefined;
-    }
+    this.#reaper.stop();
     const closing: Promise<void>[] = [];
     for (const entry of this.#hosts.values()) {
       this.#queue.rejectAll(entry, () => new PoolClosedError());

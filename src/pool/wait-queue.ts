@@ -80,8 +80,9 @@ export class WaitQueue {
     return undefined;
   }
 
-  /** Whether another host has a caller waiting longer than `entry`'s first. */
+  /** Whether another host has a caller waiting longer than `entry`'s first (if it has one). */
   olderElsewhere(hosts: ReadonlyMap<string, HostEntry>, entry: HostEntry): boolean {
+    if (this.count === entry.waiters.length) return false;
     const mine = entry.waiters[0]!.seq;
     for (const other of hosts.values()) {
       const head = other.waiters[0];
@@ -90,16 +91,36 @@ export class WaitQueue {
     return false;
   }
 
-  /** The host, among those `canServe` accepts, whose first caller has waited longest. */
-  oldest(
+  /**
+   * Hands connections to queued callers, the longest waiting first across hosts, until
+   * `room` can make no more. O(hosts) per caller served, and only run while someone waits.
+   *
+   * @param room - a connection for the head of `entry`'s queue, or undefined for none
+   */
+  serve(
     hosts: ReadonlyMap<string, HostEntry>,
-    canServe: (entry: HostEntry) => boolean,
-  ): HostEntry | undefined {
+    maxConnections: number,
+    room: (entry: HostEntry, fresh: boolean, connectTimeoutMs: number) => Connection | undefined,
+  ): void {
+    for (;;) {
+      const best = this.#oldest(hosts, maxConnections);
+      if (best === undefined) return;
+      const head = best.waiters[0]!;
+      const conn = room(best, head.fresh, head.connectTimeoutMs);
+      if (conn === undefined) return;
+      this.take(best, 0).resolve(conn);
+    }
+  }
+
+  /** The host whose first caller has waited longest, among those that can take room. */
+  #oldest(hosts: ReadonlyMap<string, HostEntry>, maxConnections: number): HostEntry | undefined {
     let best: HostEntry | undefined;
     let bestSeq = Number.POSITIVE_INFINITY;
     for (const entry of hosts.values()) {
       const head = entry.waiters[0];
-      if (head === undefined || head.seq >= bestSeq || !canServe(entry)) continue;
+      if (head === undefined || head.seq >= bestSeq) continue;
+      // A host at its own limit with nothing idle cannot take room freed elsewhere.
+      if (entry.idle.length === 0 && entry.active >= maxConnections) continue;
       best = entry;
       bestSeq = head.seq;
     }

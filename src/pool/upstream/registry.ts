@@ -5,21 +5,19 @@
  * upstreams pays one size check per request, and the pool file stays about connections.
  */
 
-import { InvalidRequestError, PoolClosedError } from '../core/errors.js';
-import type { PoolConfig } from './config.js';
-import type { Connection } from './connection.js';
-import type { Origin } from './origin.js';
-import type { PoolPort } from './pool-port.js';
+import { InvalidRequestError, PoolClosedError } from '../../core/errors.js';
+import type { PoolConfig } from '../config.js';
+import type { Connection } from '../connection.js';
+import { type Origin, parseOrigin } from '../origin.js';
+import type { PoolPort } from '../pool-port.js';
+import type { Backend, BackendSpec } from './backend.js';
+import type { HealthProbe } from './health-checker.js';
 import {
-  type Backend,
-  type BackendSpec,
-  type HealthProbe,
   normalizeUpstreamName,
   normalizeUpstreamOptions,
-  Upstream,
   type UpstreamOptions,
-  type UpstreamStats,
-} from './upstream/index.js';
+} from './options.js';
+import { Upstream, type UpstreamStats } from './upstream.js';
 
 /** An upstream and what routing needs to know about it, computed once. */
 interface Slot {
@@ -68,7 +66,7 @@ export function checkUpstream(
   }).name;
 }
 
-/** @internal The upstreams of one pool. */
+/** The upstreams of one pool. */
 export class UpstreamRegistry {
   readonly #byName = new Map<string, Slot>();
   readonly #leases = new WeakMap<Connection, Lease>();
@@ -129,6 +127,29 @@ export class UpstreamRegistry {
   /** The upstream of `name` (any case), if registered. */
   get(name: string): Upstream | undefined {
     return typeof name === 'string' ? this.#byName.get(name.toLowerCase())?.upstream : undefined;
+  }
+
+  /**
+   * The upstream that `pool.acquire(hostOrOrigin, port)` names, if any: a bare name
+   * (`acquire('api')`), or an origin whose host is one (`acquire('http://api')`).
+   * @throws {InvalidRequestError} as {@link route}, or a bad host or port
+   */
+  named(hostOrOrigin: string | URL, port: number | undefined): Upstream | undefined {
+    if (this.#byName.size === 0) return undefined;
+    // A bare name is no origin at all; look it up before the URL parser refuses it.
+    if (typeof hostOrOrigin === 'string' && port === undefined) {
+      const named = this.get(hostOrOrigin);
+      if (named !== undefined) return named;
+    }
+    return this.route(parseOrigin(hostOrOrigin, port));
+  }
+
+  /**
+   * {@link route} for the client's hot path: one size check when no upstream is
+   * registered, one lookup by host name otherwise.
+   */
+  forOrigin(origin: Origin): Upstream | undefined {
+    return this.#byName.size === 0 ? undefined : this.route(origin);
   }
 
   /**
