@@ -13,6 +13,7 @@
 import type { Clock } from '../core/clock.js';
 import { type SentinelError, TimeoutError } from '../core/errors.js';
 import { classify } from '../core/outcome.js';
+import { startExchange } from '../pool/connection.js';
 import type { Exchange } from '../pool/exchange.js';
 import type { Backend, Connection, ConnectionPool } from '../pool/index.js';
 import { type PoolPort, portOf } from '../pool/pool-port.js';
@@ -222,10 +223,11 @@ export class Exchanger {
       opts.onUploadProgress === undefined
         ? undefined
         : reportedUpload(request.body.data, request.body.length, headers, opts.onUploadProgress);
-    // `let`, not `const`: onEnd can run inside conn.exchange() (a dispatch that
+    // `let`, not `const`: onEnd can run inside startExchange() (a dispatch that
     // throws), before the assignment.
     let exchange: Exchange | undefined;
-    exchange = conn.exchange(
+    exchange = startExchange(
+      conn,
       {
         method: request.method,
         path: request.target.path,

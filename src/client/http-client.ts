@@ -26,7 +26,7 @@ import {
   resolveOptions,
 } from './options.js';
 import { Pipeline } from './pipeline.js';
-import { TARGET_CACHE, type TargetCache } from './prepare.js';
+import type { TargetCache } from './prepare.js';
 import { crossOriginStripList, DEFAULT_REDIRECT_STRIP_HEADERS } from './redirect.js';
 import { type HostResilienceStats, Resilience, type RetryStats } from './resilience.js';
 import type { HttpResponse, StreamingResponse } from './response.js';
@@ -63,6 +63,9 @@ export interface ClientStats {
  * console.log(res.status, res.json());
  * ```
  */
+/** Set by the class's static block: the client's URL cache, which only tests look into. */
+let targetsOf: (client: HttpClient) => TargetCache;
+
 export class HttpClient {
   /** The pool the client's requests go through. */
   readonly pool: ConnectionPool;
@@ -79,6 +82,10 @@ export class HttpClient {
   /** Made by extend(): it shares its parent's state, which the parent's close() ends. */
   readonly #child: boolean;
   #closed = false;
+
+  static {
+    targetsOf = (client) => client.#pipeline.targets;
+  }
 
   /**
    * @throws {InvalidRequestError} when an option is invalid, or an upstream's name is
@@ -402,11 +409,6 @@ export class HttpClient {
     if (!this.#child) this.#events.otel?.close();
   }
 
-  /** @internal The URL cache, for tests. */
-  get [TARGET_CACHE](): TargetCache {
-    return this.#pipeline.targets;
-  }
-
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
@@ -419,4 +421,9 @@ function* breakerStates(resilience: Resilience): Iterable<readonly [string, stri
     const breaker = hosts[key]!.breaker;
     if (breaker !== undefined) yield [key, breaker.state];
   }
+}
+
+/** @internal The URL cache of `client`, for tests. */
+export function targetCacheOf(client: HttpClient): TargetCache {
+  return targetsOf(client);
 }

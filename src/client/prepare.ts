@@ -162,9 +162,6 @@ const MAX_CACHED_URL_LENGTH = 2048;
 /** Characters kept across every cached URL (key, href and path), about 2 MiB. */
 const TARGET_CACHE_CHARS = 1024 * 1024;
 
-/** @internal Reaches a client's {@link TargetCache} from tests; not exported by the package. */
-export const TARGET_CACHE = Symbol('http-sentinel.targetCache');
-
 /**
  * The targets of URL strings a client has seen, so that a URL requested again is not
  * parsed again (the WHATWG parser cost more than anything else in preparing a request).
@@ -182,12 +179,12 @@ export class TargetCache {
     this.#baseUrl = baseUrl;
   }
 
-  /** @internal Entries kept. */
+  /** Entries kept. */
   get size(): number {
     return this.#targets.size;
   }
 
-  /** @internal Characters kept: keys, hrefs and paths. */
+  /** Characters kept: keys, hrefs and paths. */
   get chars(): number {
     return this.#chars;
   }

@@ -10,7 +10,13 @@ import type { Call } from './call.js';
 import { codingOf, decompressBuffer, decompressStream } from './decompress.js';
 import type { ResolvedOptions } from './options.js';
 import type { PreparedRequest } from './prepare.js';
-import { HttpResponse, type ResponseInit, StreamingResponse } from './response.js';
+import {
+  createResponse,
+  createStreamingResponse,
+  type HttpResponse,
+  type ResponseInit,
+  type StreamingResponse,
+} from './response.js';
 import { rttOf } from './upstream-pick.js';
 
 const NO_BODY_STATUS = (status: number, method: string): boolean =>
@@ -61,11 +67,11 @@ export function respond(
   if (!Buffer.isBuffer(body)) {
     const decoded =
       coding === undefined ? body : decompressStream(body, coding, opts.maxBodySize, init);
-    return new StreamingResponse(init, decoded, { cancel: () => body.cancel() });
+    return createStreamingResponse(init, decoded, { cancel: () => body.cancel() });
   }
-  if (coding === undefined) return new HttpResponse(init, body);
-  return decompressBuffer(body, coding, opts.maxBodySize).then(
-    (decoded) => new HttpResponse(init, decoded),
+  if (coding === undefined) return createResponse(init, body);
+  return decompressBuffer(body, coding, opts.maxBodySize).then((decoded) =>
+    createResponse(init, decoded),
   );
 }
 
@@ -92,7 +98,7 @@ export async function readErrorBody(
     }
   } catch (cause) {
     response.cancel();
-    return { response: new HttpResponse(init, Buffer.alloc(0)), cause };
+    return { response: createResponse(init, Buffer.alloc(0)), cause };
   }
-  return { response: new HttpResponse(init, Buffer.concat(chunks, length)), cause: undefined };
+  return { response: createResponse(init, Buffer.concat(chunks, length)), cause: undefined };
 }

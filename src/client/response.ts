@@ -22,7 +22,7 @@ export interface Timings {
   total: number;
 }
 
-/** @internal What the client knows when it builds a response. */
+/** What the client knows when it builds a response (not exported by the package). */
 export interface ResponseInit {
   status: number;
   statusText: string;
@@ -41,6 +41,17 @@ export interface ResponseInit {
 
 /** Header names printed by `util.inspect`; values are left out (they may be secrets). */
 const INSPECTED_HEADER_NAMES = 12;
+
+/** What only the client may pass to a response's constructor. */
+const BY_CLIENT = Symbol('made by the client');
+
+/** Set by the response classes' static blocks: their constructors are private. */
+let makeResponse: (init: ResponseInit, body: Buffer) => HttpResponse;
+let makeStreamingResponse: (
+  init: ResponseInit,
+  body: AsyncIterable<Uint8Array>,
+  control: StreamControl,
+) => StreamingResponse;
 
 abstract class ResponseBase {
   /** The status code. */
@@ -65,7 +76,8 @@ abstract class ResponseBase {
   readonly #host: string;
   readonly #redact: ReadonlySet<string>;
 
-  constructor(init: ResponseInit) {
+  constructor(key: typeof BY_CLIENT, init: ResponseInit) {
+    if (key !== BY_CLIENT) throw new TypeError('responses are made by the client');
     this.status = init.status;
     this.statusText = init.statusText;
     this.url = init.url;
@@ -138,9 +150,13 @@ export class HttpResponse extends ResponseBase {
   /** The body, decompressed, bounded by `maxBodySize`. */
   readonly body: Buffer;
 
-  /** @internal */
-  constructor(init: ResponseInit, body: Buffer) {
-    super(init);
+  static {
+    makeResponse = (init, body) => new HttpResponse(BY_CLIENT, init, body);
+  }
+
+  /** Responses are made by the client. */
+  private constructor(key: typeof BY_CLIENT, init: ResponseInit, body: Buffer) {
+    super(key, init);
     this.body = body;
   }
 
@@ -209,9 +225,19 @@ export class StreamingResponse extends ResponseBase {
   #control: StreamControl;
   #used = false;
 
-  /** @internal */
-  constructor(init: ResponseInit, body: AsyncIterable<Uint8Array>, control: StreamControl) {
-    super(init);
+  static {
+    makeStreamingResponse = (init, body, control) =>
+      new StreamingResponse(BY_CLIENT, init, body, control);
+  }
+
+  /** Responses are made by the client. */
+  private constructor(
+    key: typeof BY_CLIENT,
+    init: ResponseInit,
+    body: AsyncIterable<Uint8Array>,
+    control: StreamControl,
+  ) {
+    super(key, init);
     this.body = body;
     this.#control = control;
   }
@@ -292,4 +318,18 @@ export class StreamingResponse extends ResponseBase {
   async [Symbol.asyncDispose](): Promise<void> {
     this.cancel();
   }
+}
+
+/** @internal A fully read response (its constructor is private). */
+export function createResponse(init: ResponseInit, body: Buffer): HttpResponse {
+  return makeResponse(init, body);
+}
+
+/** @internal A streaming response (its constructor is private). */
+export function createStreamingResponse(
+  init: ResponseInit,
+  body: AsyncIterable<Uint8Array>,
+  control: StreamControl,
+): StreamingResponse {
+  return makeStreamingResponse(init, body, control);
 }

@@ -20,22 +20,29 @@
  */
 import type { Clock, TimerHandle } from './clock.js';
 
+// The queue's links live on the entries under symbols that no entry point of the package
+// exports: only this module reads or writes them, and an entry's own surface stays its own.
+/** Key of an entry's deadline, as clock time, while queued. */
+export const DUE_AT: unique symbol = Symbol('dueAt');
+/** Key of the entry before it in its list. */
+export const DUE_PREV: unique symbol = Symbol('duePrev');
+/** Key of the entry after it in its list. */
+export const DUE_NEXT: unique symbol = Symbol('dueNext');
+/** Key of the list an entry is in; undefined when not queued. */
+export const DUE_LIST: unique symbol = Symbol('dueList');
+
 /** An object with a deadline: its links in a {@link DeadlineQueue} live on it. */
 export abstract class DeadlineEntry {
-  /** @internal Clock time of the deadline, while queued. */
-  dueAt = 0;
-  /** @internal */
-  duePrev: DeadlineEntry | undefined = undefined;
-  /** @internal */
-  dueNext: DeadlineEntry | undefined = undefined;
-  /** @internal The list this entry is in; undefined when not queued. */
-  dueList: DeadlineList | undefined = undefined;
+  [DUE_AT] = 0;
+  [DUE_PREV]: DeadlineEntry | undefined = undefined;
+  [DUE_NEXT]: DeadlineEntry | undefined = undefined;
+  [DUE_LIST]: DeadlineList | undefined = undefined;
 
   /** The deadline has passed. The entry is already out of its queue. */
   abstract onDeadline(): void;
 }
 
-/** @internal The deadlines of one group, soonest first, and the timer of the soonest. */
+/** The deadlines of one group, soonest first, and the timer of the soonest. */
 export class DeadlineList {
   head: DeadlineEntry | undefined = undefined;
   tail: DeadlineEntry | undefined = undefined;
@@ -67,30 +74,30 @@ export class DeadlineQueue {
    * @param now - the caller's current reading of the clock
    */
   add(entry: DeadlineEntry, at: number, group: number, now: number): void {
-    if (entry.dueList !== undefined) this.remove(entry);
+    if (entry[DUE_LIST] !== undefined) this.remove(entry);
     let list = this.#lists.get(group);
     if (list === undefined) {
       list = new DeadlineList(group, this.#expire);
       this.#lists.set(group, list);
     }
-    entry.dueAt = at;
-    entry.dueList = list;
+    entry[DUE_AT] = at;
+    entry[DUE_LIST] = list;
     // From the tail back to the last deadline not later than this one.
     let before = list.tail;
-    while (before !== undefined && before.dueAt > at) before = before.duePrev;
-    const after = before === undefined ? list.head : before.dueNext;
-    entry.duePrev = before;
-    entry.dueNext = after;
+    while (before !== undefined && before[DUE_AT] > at) before = before[DUE_PREV];
+    const after = before === undefined ? list.head : before[DUE_NEXT];
+    entry[DUE_PREV] = before;
+    entry[DUE_NEXT] = after;
     if (before === undefined) list.head = entry;
-    else before.dueNext = entry;
+    else before[DUE_NEXT] = entry;
     if (after === undefined) list.tail = entry;
-    else after.duePrev = entry;
+    else after[DUE_PREV] = entry;
     if (at < list.timerAt) this.#arm(list, at, now);
   }
 
   /** Takes `entry` out of its queue; nothing happens if it is not queued. */
   remove(entry: DeadlineEntry): void {
-    const list = entry.dueList;
+    const list = entry[DUE_LIST];
     if (list === undefined) return;
     this.#unlink(list, entry);
     if (list.head === undefined) {
@@ -104,20 +111,21 @@ export class DeadlineQueue {
   get size(): number {
     let n = 0;
     for (const list of this.#lists.values()) {
-      for (let e = list.head; e !== undefined; e = e.dueNext) n++;
+      for (let e = list.head; e !== undefined; e = e[DUE_NEXT]) n++;
     }
     return n;
   }
 
   #unlink(list: DeadlineList, entry: DeadlineEntry): void {
-    const { duePrev: prev, dueNext: next } = entry;
+    const prev = entry[DUE_PREV];
+    const next = entry[DUE_NEXT];
     if (prev === undefined) list.head = next;
-    else prev.dueNext = next;
+    else prev[DUE_NEXT] = next;
     if (next === undefined) list.tail = prev;
-    else next.duePrev = prev;
-    entry.duePrev = undefined;
-    entry.dueNext = undefined;
-    entry.dueList = undefined;
+    else next[DUE_PREV] = prev;
+    entry[DUE_PREV] = undefined;
+    entry[DUE_NEXT] = undefined;
+    entry[DUE_LIST] = undefined;
   }
 
   #arm(list: DeadlineList, at: number, now: number): void {
@@ -147,7 +155,7 @@ export class DeadlineQueue {
     const due = Math.max(now, armedFor);
     for (;;) {
       const head = list.head;
-      if (head === undefined || head.dueAt > due) break;
+      if (head === undefined || head[DUE_AT] > due) break;
       this.#unlink(list, head);
       // May add or remove other deadlines, of this list too: the loop re-reads the head.
       head.onDeadline();
@@ -157,8 +165,8 @@ export class DeadlineQueue {
       if (list.timer === undefined && this.#lists.get(list.group) === list) {
         this.#lists.delete(list.group);
       }
-    } else if (list.timer === undefined || head.dueAt < list.timerAt) {
-      this.#arm(list, head.dueAt, now);
+    } else if (list.timer === undefined || head[DUE_AT] < list.timerAt) {
+      this.#arm(list, head[DUE_AT], now);
     }
   };
 }

@@ -11,7 +11,14 @@ import { timeout as checkTimeout } from '../core/validate.js';
 import { poolCloseChannel, poolConnectChannel, publishClose, publishConnect } from './channels.js';
 import { ClientOptionsCache } from './client-options.js';
 import { normalizePoolConfig, type PoolConfig, waitTime } from './config.js';
-import { Connection, type ConnectionObserver, Place } from './connection.js';
+import {
+  type Connection,
+  type ConnectionObserver,
+  openConnection,
+  Place,
+  placeOf,
+  setPlace,
+} from './connection.js';
 import { type HostEntry, hostEntry, type PoolStats, poolStats } from './host-table.js';
 import { type Origin, parseOrigin } from './origin.js';
 import { type PoolPort, registerPort } from './pool-port.js';
@@ -257,7 +264,7 @@ export class ConnectionPool {
     while (idle.length > 0) {
       const conn = idle.pop()!;
       if (conn.reusable && !this.#reaper.expired(conn, now)) {
-        conn.place = Place.Active;
+        setPlace(conn, Place.Active);
         this.#active.add(conn);
         entry.active++;
         return conn;
@@ -295,7 +302,7 @@ export class ConnectionPool {
       return undefined;
     }
     const proxy = this.#proxy === undefined ? undefined : proxyFor(this.#proxy, entry.origin);
-    const conn = new Connection(
+    const conn = openConnection(
       entry.origin,
       this.#clientOptions.get(connectTimeoutMs),
       connectTimeoutMs,
@@ -307,7 +314,7 @@ export class ConnectionPool {
         ? undefined
         : new ProxyConnector(proxy, entry.origin, this.config.tls, connectTimeoutMs),
     );
-    conn.place = Place.Active;
+    setPlace(conn, Place.Active);
     this.#active.add(conn);
     entry.active++;
     this.#total++;
@@ -328,11 +335,11 @@ export class ConnectionPool {
    * has one from the end of the exchange).
    */
   #releaseAt(connection: Connection, now: number): void {
-    if (connection.place !== Place.Active) return;
+    if (placeOf(connection) !== Place.Active) return;
     if (this.#upstreams.openLeases > 0) this.#upstreams.release(connection);
     const entry = this.#hosts.get(connection.origin.origin);
     if (entry === undefined) {
-      connection.place = Place.Gone;
+      setPlace(connection, Place.Gone);
       this.#active.delete(connection);
       this.#total--;
       void connection.destroy();
@@ -366,7 +373,7 @@ export class ConnectionPool {
       this.#serveWaiters();
       return;
     }
-    connection.place = Place.Idle;
+    setPlace(connection, Place.Idle);
     this.#active.delete(connection);
     connection.idleSince = now;
     entry.idle.push(connection);
@@ -390,13 +397,13 @@ export class ConnectionPool {
     this.#open(entry, connectTimeoutMs);
 
   #discard(entry: HostEntry, conn: Connection): void {
-    const where = conn.place;
+    const where = placeOf(conn);
     if (where === Place.Gone) return;
     if (where === Place.Idle) {
       const i = entry.idle.indexOf(conn);
       if (i !== -1) entry.idle.splice(i, 1);
     }
-    conn.place = Place.Gone;
+    setPlace(conn, Place.Gone);
     this.#active.delete(conn);
     this.#total--;
     void conn.destroy();
@@ -407,7 +414,7 @@ export class ConnectionPool {
     if (poolCloseChannel.hasSubscribers) {
       publishClose(this, connection, this.config.clock.now());
     }
-    if (connection.place !== Place.Idle) return;
+    if (placeOf(connection) !== Place.Idle) return;
     const entry = this.#hosts.get(connection.origin.origin);
     if (entry === undefined) return;
     this.#discard(entry, connection);
@@ -434,7 +441,7 @@ export class ConnectionPool {
     for (const entry of this.#hosts.values()) {
       this.#queue.rejectAll(entry, () => new PoolClosedError());
       for (const conn of entry.idle.splice(0)) {
-        conn.place = Place.Gone;
+        setPlace(conn, Place.Gone);
         this.#total--;
         closing.push(conn.destroy());
       }

@@ -18,7 +18,7 @@ import {
 import { type HeadersInit, normalizeHeaders } from '../core/headers.js';
 import { classify } from '../core/outcome.js';
 import { timeout as checkTimeout, nonNegative } from '../core/validate.js';
-import { Exchange, type ExchangeRequest, type WireBody } from './exchange.js';
+import { Exchange, type ExchangeOwner, type ExchangeRequest, type WireBody } from './exchange.js';
 import type { HostStatsRecorder } from './host-stats.js';
 import type { Origin } from './origin.js';
 import type { ProxyConnector } from './proxy-connector.js';
@@ -75,9 +75,33 @@ export enum Place {
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
-// Not `implements ExchangeOwner`: the owner's methods are internal, left out of the shipped
-// declarations, which would then promise members they do not show. `new Exchange(this, ...)`
-// still checks the shape.
+/** What only a pool may pass to the constructor. */
+const BY_POOL = Symbol('made by a pool');
+
+/** The arguments a pool opens a connection with. */
+type OpenArgs = [
+  origin: Origin,
+  clientOptions: Client.Options,
+  connectTimeoutMs: number,
+  clock: Clock,
+  stats: HostStatsRecorder,
+  observer: ConnectionObserver,
+  deadlines: DeadlineQueue,
+  proxy?: ProxyConnector,
+];
+
+/**
+ * What the pool and the client do with a connection that its users cannot: set by the
+ * class's static block, reached through the functions below it, which no entry point of
+ * the package exports.
+ */
+let seam: {
+  open(args: OpenArgs): Connection;
+  placeOf(conn: Connection): Place;
+  setPlace(conn: Connection, place: Place): void;
+  start(conn: Connection, request: ExchangeRequest, now: number): Exchange;
+};
+
 /** One pooled connection. Get one with `pool.acquire()`, give it back with `pool.release()`. */
 export class Connection {
   /** Unique within the process, for logs. */
@@ -91,11 +115,12 @@ export class Connection {
   idleSince = 0;
   /** Requests sent on this connection. */
   requests = 0;
-  /** @internal The pool's bookkeeping: checked out, idle, or gone. */
-  place = Place.None;
+  /** The pool's bookkeeping: checked out, idle, or gone. */
+  #place = Place.None;
   readonly connectTimeoutMs: number;
-  /** @internal */
-  readonly stats: HostStatsRecorder;
+  readonly #stats: HostStatsRecorder;
+  /** The exchanges' way back: the end of each, and an early abort. */
+  readonly #owner: ExchangeOwner;
   readonly #client: Client;
   readonly #clock: Clock;
   readonly #observer: ConnectionObserver;
@@ -109,8 +134,20 @@ export class Connection {
   /** The forward proxy this connection goes through, if any. */
   readonly #proxy: ProxyConnector | undefined;
 
-  /** @internal Created by the pool. */
-  constructor(
+  static {
+    seam = {
+      open: (args) => new Connection(BY_POOL, ...args),
+      placeOf: (conn) => conn.#place,
+      setPlace: (conn, place) => {
+        conn.#place = place;
+      },
+      start: (conn, request, now) => conn.#start(request, now),
+    };
+  }
+
+  /** Connections are opened by a pool: `pool.acquire()`. */
+  private constructor(
+    key: typeof BY_POOL,
     origin: Origin,
     clientOptions: Client.Options,
     connectTimeoutMs: number,
@@ -120,14 +157,23 @@ export class Connection {
     deadlines: DeadlineQueue,
     proxy?: ProxyConnector,
   ) {
+    if (key !== BY_POOL) throw new TypeError('a Connection is opened by a pool: pool.acquire()');
     this.origin = origin;
     this.#proxy = proxy;
     this.connectTimeoutMs = connectTimeoutMs;
     this.#clock = clock;
     this.#deadlines = deadlines;
-    this.stats = stats;
+    this.#stats = stats;
     this.#observer = observer;
     this.createdAt = clock.now();
+    this.#owner = {
+      connectTimeoutMs,
+      now: () => clock.now(),
+      exchangeEnded: (exchange, error, received, discard) =>
+        this.#exchangeEnded(exchange, error, received, discard),
+      // An abort came before undici began the request.
+      abandon: () => void this.destroy(),
+    };
     const connector = proxy?.connect ?? clientOptions.connect;
     // Through a proxy too, undici's client is one to the target: its Host header and
     // TLS are the target's, and the connector alone knows the way there.
@@ -157,6 +203,7 @@ export class Connection {
     return this.#alive && !this.busy;
   }
 
+  /** A reading of the pool's clock. */
   now(): number {
     return this.#clock.now();
   }
@@ -192,14 +239,14 @@ export class Connection {
     this.#clearConnectTimer();
     this.#connected = true;
     this.connectedAt = this.#clock.now();
-    this.stats.created++;
+    this.#stats.created++;
     this.#observer.connectionOpened(this);
   };
 
   #onDisconnect = (): void => {
     if (this.#connected) {
       this.#connected = false;
-      this.stats.closed++;
+      this.#stats.closed++;
     }
     this.#markDead();
   };
@@ -233,17 +280,12 @@ export class Connection {
     this.#observer.connectionClosed(this);
   }
 
-  /**
-   * @internal Starts one exchange. The caller validated the request; the result settles
-   * when the response is fully read (or, with `stream`, at headers).
-   *
-   * @param now - the caller's reading of the pool's clock, which the exchange starts at
-   */
-  exchange(request: ExchangeRequest, now: number): Exchange {
-    const exchange = new Exchange(this, request, this.requests > 0, now);
+  /** See {@link startExchange}. */
+  #start(request: ExchangeRequest, now: number): Exchange {
+    const exchange = new Exchange(this.#owner, request, this.requests > 0, now);
     this.requests++;
     this.#exchange = exchange;
-    this.stats.requestStarted(request.bodyLength);
+    this.#stats.requestStarted(request.bodyLength);
     // Only while there is no socket yet: a request on a kept-alive socket pays nothing.
     if (!this.#connected && Number.isFinite(this.connectTimeoutMs)) {
       this.#clearConnectTimer();
@@ -271,8 +313,8 @@ export class Connection {
     return exchange;
   }
 
-  /** @internal Exchange callback: record statistics. */
-  exchangeEnded(
+  /** An exchange ended: its statistics recorded, the socket given up after a failure. */
+  #exchangeEnded(
     exchange: Exchange,
     error: SentinelError | undefined,
     received: number,
@@ -282,7 +324,7 @@ export class Connection {
     this.#deadlines.remove(exchange);
     const endedAt = exchange.endedAt;
     const counted = classify({ status: exchange.status, error, reused: exchange.reused }).stats;
-    this.stats.requestEnded(
+    this.#stats.requestEnded(
       counted === 'none' ? undefined : counted === 'succeeded',
       endedAt - exchange.startedAt,
       received,
@@ -291,11 +333,6 @@ export class Connection {
     // After a failed exchange the socket's state is unknown: never reuse it.
     if (error !== undefined || discard) this.#markDead();
     exchange.request.onEnd?.(error);
-  }
-
-  /** @internal Exchange callback: an abort came before undici began the request. */
-  abandon(_error: SentinelError): void {
-    void this.destroy();
   }
 
   /**
@@ -355,9 +392,9 @@ export class Connection {
         timeoutMs,
       };
       const now = this.#clock.now();
-      exchange = this.exchange(request, now);
+      exchange = this.#start(request, now);
       // The deadline lives in the pool's queue, not in a timer of its own; the exchange
-      // leaves it when it ends (exchangeEnded).
+      // leaves it when it ends (#exchangeEnded).
       if (finite && !exchange.settled) {
         this.#deadlines.add(exchange, now + timeoutMs, timeoutMs, now);
       }
@@ -379,7 +416,7 @@ export class Connection {
     // that is neither idle, active nor closed.
     if (this.#connected) {
       this.#connected = false;
-      this.stats.closed++;
+      this.#stats.closed++;
     }
     this.#markDead();
     if (this.#client.destroyed) return Promise.resolve();
@@ -392,4 +429,29 @@ export class Connection {
     if (this.#client.closed || this.#client.destroyed) return Promise.resolve();
     return this.#client.close().catch(() => {});
   }
+}
+
+/** @internal Opens a connection for a pool. */
+export function openConnection(...args: OpenArgs): Connection {
+  return seam.open(args);
+}
+
+/** @internal Where `conn` is, as its pool keeps it. */
+export function placeOf(conn: Connection): Place {
+  return seam.placeOf(conn);
+}
+
+/** @internal Moves `conn` in its pool's bookkeeping. */
+export function setPlace(conn: Connection, place: Place): void {
+  seam.setPlace(conn, place);
+}
+
+/**
+ * @internal Starts one exchange on `conn`. The caller validated the request; the result
+ * settles when the response is fully read (or, with `stream`, at headers).
+ *
+ * @param now - the caller's reading of the pool's clock, which the exchange starts at
+ */
+export function startExchange(conn: Connection, request: ExchangeRequest, now: number): Exchange {
+  return seam.start(conn, request, now);
 }

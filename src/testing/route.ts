@@ -99,6 +99,13 @@ export const fault = {
   }),
 } as const;
 
+/** What only the test server may pass to the constructor. */
+const BY_SERVER = Symbol('made by the test server');
+
+/** Set by the class's static block: the test server's way in. */
+let makeRoute: (method: string, path: string) => Route;
+let takeStep: (route: Route) => { step: Step; delayMs: number };
+
 /**
  * The answers of one method and path. Made by `server.route()`; every method returns
  * the route, so a test can say what it wants in one line.
@@ -111,8 +118,15 @@ export class Route {
   #delayMs = 0;
   #hits = 0;
 
-  /** @internal Made by the test server. */
-  constructor(method: string, path: string) {
+  static {
+    makeRoute = (method, path) => new Route(BY_SERVER, method, path);
+    takeStep = (route) => route.#take();
+  }
+
+  /** Routes are made by the test server: `server.route()`. */
+  private constructor(key: typeof BY_SERVER, method: string, path: string) {
+    if (key !== BY_SERVER)
+      throw new TypeError('routes are made by the test server: server.route()');
     this.method = method;
     this.path = path;
   }
@@ -166,11 +180,21 @@ export class Route {
     return this.reply(fault.truncate(reply));
   }
 
-  /** @internal The step for the next request, and the route's own delay. */
-  take(): { step: Step; delayMs: number } {
+  /** The step for the next request, and the route's own delay. */
+  #take(): { step: Step; delayMs: number } {
     this.#hits++;
     const step = this.#steps[Math.min(this.#next, this.#steps.length - 1)]!;
     this.#next++;
     return { step, delayMs: this.#delayMs };
   }
+}
+
+/** @internal A route of the test server. */
+export function createRoute(method: string, path: string): Route {
+  return makeRoute(method, path);
+}
+
+/** @internal The step for the next request to `route`, and the route's own delay. */
+export function nextStep(route: Route): { step: Step; delayMs: number } {
+  return takeStep(route);
 }

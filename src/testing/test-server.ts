@@ -6,7 +6,7 @@
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Fault, PartialBodyFault, RecordedRequest, Reply, ReplyInit, Step } from './route.js';
-import { Route } from './route.js';
+import { createRoute, nextStep, type Route } from './route.js';
 
 /** Options of {@link startTestServer}; all optional. */
 export interface TestServerOptions {
@@ -87,7 +87,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       const route =
         routes.get(key(request.method, request.path)) ?? routes.get(key('*', request.path));
       const { step, delayMs } =
-        route?.take() ??
+        (route === undefined ? undefined : nextStep(route)) ??
         ({
           step: fallback ?? { status: 404, body: `no route for ${request.method} ${request.path}` },
           delayMs: 0,
@@ -172,7 +172,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       const k = key(method, path);
       let route = routes.get(k);
       if (route === undefined) {
-        route = new Route(method === '*' ? '*' : method.toUpperCase(), path);
+        route = createRoute(method === '*' ? '*' : method.toUpperCase(), path);
         routes.set(k, route);
       }
       if (reply !== undefined) route.reply(reply);

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { TARGET_CACHE } from '../../src/client/prepare.js';
+import { targetCacheOf } from '../../src/client/http-client.js';
 import { InvalidRequestError } from '../../src/core/errors.js';
 import { startTestServer, type TestServer } from '../../src/testing/index.js';
 import { Fixtures, rejectsWith } from '../helpers/client-helpers.js';
@@ -102,7 +102,7 @@ describe('baseUrl is a prefix', () => {
     const client = fx.client({ baseUrl: `${server.url}/api/v1`, retry: false });
     await client.get('users/1');
     await client.get('users/1');
-    const cache = client[TARGET_CACHE];
+    const cache = targetCacheOf(client);
     assert.equal(cache.size, 1);
     const target = cache.resolve('users/1');
     assert.equal(target, cache.resolve('users/1'), 'the same parsed target');

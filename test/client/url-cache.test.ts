@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { TARGET_CACHE, TargetCache } from '../../src/client/prepare.js';
+import { targetCacheOf } from '../../src/client/http-client.js';
+import { TargetCache } from '../../src/client/prepare.js';
 import { Fixtures } from '../helpers/client-helpers.js';
 
 const fx = new Fixtures();
@@ -24,7 +25,7 @@ describe('the URL cache', () => {
       const res = await client.get(`${server.url}/${i}?q=${filler}`);
       assert.equal(res.status, 200);
     }
-    const cache = client[TARGET_CACHE];
+    const cache = targetCacheOf(client);
     assert.ok(cache.chars < 64 * 1024, `${cache.chars} characters kept`);
     // Short URLs are still cached.
     await client.get(`${server.url}/short`);
@@ -50,9 +51,9 @@ describe('the URL cache', () => {
     const client = fx.client({ retry: false });
     await client.get(`${server.url}/a`);
     await client.get(`${server.url}/b`);
-    assert.equal(client[TARGET_CACHE].size, 2);
+    assert.equal(targetCacheOf(client).size, 2);
     await client.close();
-    assert.equal(client[TARGET_CACHE].size, 0);
-    assert.equal(client[TARGET_CACHE].chars, 0);
+    assert.equal(targetCacheOf(client).size, 0);
+    assert.equal(targetCacheOf(client).chars, 0);
   });
 });

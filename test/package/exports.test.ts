@@ -54,7 +54,20 @@ describe('package exports', () => {
       assert.doesNotMatch(text, /@internal/, file);
     }
     const connection = readFileSync(join(root, 'dist', 'src', 'pool', 'connection.d.ts'), 'utf8');
-    assert.doesNotMatch(connection, /\bplace\b|exchangeEnded/, 'internal Connection members');
+    assert.doesNotMatch(
+      connection,
+      /\bplace\b|exchangeEnded|^\s+(exchange|abandon)\(|^\s+(readonly )?stats:/m,
+      'internal Connection members',
+    );
+    for (const [file, name] of [
+      [join('pool', 'connection.d.ts'), 'Connection'],
+      [join('client', 'response.d.ts'), 'HttpResponse'],
+      [join('testing', 'route.d.ts'), 'Route'],
+    ] as const) {
+      const text = readFileSync(join(root, 'dist', 'src', file), 'utf8');
+      const body = text.slice(text.indexOf(`class ${name} `));
+      assert.match(body, /private constructor\(\);/, `${name}'s constructor is private`);
+    }
 
     // A user's project with skipLibCheck off: a stripped type that a public one still names
     // would fail here as "cannot find name".
