@@ -13,7 +13,7 @@
 import type { Clock } from '../core/clock.js';
 import { type SentinelError, TimeoutError } from '../core/errors.js';
 import { classify } from '../core/outcome.js';
-import { startExchange } from '../pool/connection.js';
+import { startExchange } from '../pool/connection-seam.js';
 import type { Exchange } from '../pool/exchange.js';
 import type { Backend, Connection, ConnectionPool } from '../pool/index.js';
 import { type PoolPort, portOf } from '../pool/pool-port.js';

@@ -11,14 +11,8 @@ import { timeout as checkTimeout } from '../core/validate.js';
 import { poolCloseChannel, poolConnectChannel, publishClose, publishConnect } from './channels.js';
 import { ClientOptionsCache } from './client-options.js';
 import { normalizePoolConfig, type PoolConfig, waitTime } from './config.js';
-import {
-  type Connection,
-  type ConnectionObserver,
-  openConnection,
-  Place,
-  placeOf,
-  setPlace,
-} from './connection.js';
+import type { Connection, ConnectionObserver } from './connection.js';
+import { openConnection, Place, placeOf, setPlace } from './connection-seam.js';
 import { type HostEntry, hostEntry, type PoolStats, poolStats } from './host-table.js';
 import { type Origin, parseOrigin } from './origin.js';
 import { type PoolPort, registerPort } from './pool-port.js';

@@ -18,6 +18,7 @@ import {
 import { type HeadersInit, normalizeHeaders } from '../core/headers.js';
 import { classify } from '../core/outcome.js';
 import { timeout as checkTimeout, nonNegative } from '../core/validate.js';
+import { Place, registerConnectionSeam } from './connection-seam.js';
 import { Exchange, type ExchangeOwner, type ExchangeRequest, type WireBody } from './exchange.js';
 import type { HostStatsRecorder } from './host-stats.js';
 import type { Origin } from './origin.js';
@@ -64,43 +65,10 @@ export interface ConnectionResponse {
 
 let nextId = 0;
 
-/** @internal Where a connection is, as its pool keeps it. */
-export enum Place {
-  /** Not (yet) handed out by a pool. */
-  None = 0,
-  Active = 1,
-  Idle = 2,
-  Gone = 3,
-}
-
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /** What only a pool may pass to the constructor. */
 const BY_POOL = Symbol('made by a pool');
-
-/** The arguments a pool opens a connection with. */
-type OpenArgs = [
-  origin: Origin,
-  clientOptions: Client.Options,
-  connectTimeoutMs: number,
-  clock: Clock,
-  stats: HostStatsRecorder,
-  observer: ConnectionObserver,
-  deadlines: DeadlineQueue,
-  proxy?: ProxyConnector,
-];
-
-/**
- * What the pool and the client do with a connection that its users cannot: set by the
- * class's static block, reached through the functions below it, which no entry point of
- * the package exports.
- */
-let seam: {
-  open(args: OpenArgs): Connection;
-  placeOf(conn: Connection): Place;
-  setPlace(conn: Connection, place: Place): void;
-  start(conn: Connection, request: ExchangeRequest, now: number): Exchange;
-};
 
 /** One pooled connection. Get one with `pool.acquire()`, give it back with `pool.release()`. */
 export class Connection {
@@ -134,15 +102,48 @@ export class Connection {
   /** The forward proxy this connection goes through, if any. */
   readonly #proxy: ProxyConnector | undefined;
 
+  /**
+   * The exchanges' side of a connection. One class for every connection, so the calls an
+   * exchange makes stay monomorphic; inside this class body, so it reaches the private
+   * members it reports to.
+   */
+  static readonly #Owner = class implements ExchangeOwner {
+    readonly #conn: Connection;
+    readonly connectTimeoutMs: number;
+
+    constructor(conn: Connection) {
+      this.#conn = conn;
+      this.connectTimeoutMs = conn.connectTimeoutMs;
+    }
+
+    now(): number {
+      return this.#conn.#clock.now();
+    }
+
+    exchangeEnded(
+      exchange: Exchange,
+      error: SentinelError | undefined,
+      received: number,
+      discard?: boolean,
+    ): void {
+      this.#conn.#exchangeEnded(exchange, error, received, discard);
+    }
+
+    /** An abort came before undici began the request. */
+    abandon(): void {
+      void this.#conn.destroy();
+    }
+  };
+
   static {
-    seam = {
+    registerConnectionSeam({
       open: (args) => new Connection(BY_POOL, ...args),
       placeOf: (conn) => conn.#place,
       setPlace: (conn, place) => {
         conn.#place = place;
       },
       start: (conn, request, now) => conn.#start(request, now),
-    };
+    });
   }
 
   /** Connections are opened by a pool: `pool.acquire()`. */
@@ -166,14 +167,7 @@ export class Connection {
     this.#stats = stats;
     this.#observer = observer;
     this.createdAt = clock.now();
-    this.#owner = {
-      connectTimeoutMs,
-      now: () => clock.now(),
-      exchangeEnded: (exchange, error, received, discard) =>
-        this.#exchangeEnded(exchange, error, received, discard),
-      // An abort came before undici began the request.
-      abandon: () => void this.destroy(),
-    };
+    this.#owner = new Connection.#Owner(this);
     const connector = proxy?.connect ?? clientOptions.connect;
     // Through a proxy too, undici's client is one to the target: its Host header and
     // TLS are the target's, and the connector alone knows the way there.
@@ -280,7 +274,7 @@ export class Connection {
     this.#observer.connectionClosed(this);
   }
 
-  /** See {@link startExchange}. */
+  /** See `startExchange` in `connection-seam.ts`. */
   #start(request: ExchangeRequest, now: number): Exchange {
     const exchange = new Exchange(this.#owner, request, this.requests > 0, now);
     this.requests++;
@@ -429,29 +423,4 @@ export class Connection {
     if (this.#client.closed || this.#client.destroyed) return Promise.resolve();
     return this.#client.close().catch(() => {});
   }
-}
-
-/** @internal Opens a connection for a pool. */
-export function openConnection(...args: OpenArgs): Connection {
-  return seam.open(args);
-}
-
-/** @internal Where `conn` is, as its pool keeps it. */
-export function placeOf(conn: Connection): Place {
-  return seam.placeOf(conn);
-}
-
-/** @internal Moves `conn` in its pool's bookkeeping. */
-export function setPlace(conn: Connection, place: Place): void {
-  seam.setPlace(conn, place);
-}
-
-/**
- * @internal Starts one exchange on `conn`. The caller validated the request; the result
- * settles when the response is fully read (or, with `stream`, at headers).
- *
- * @param now - the caller's reading of the pool's clock, which the exchange starts at
- */
-export function startExchange(conn: Connection, request: ExchangeRequest, now: number): Exchange {
-  return seam.start(conn, request, now);
 }
