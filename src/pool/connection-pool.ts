@@ -348,13 +348,8 @@ export class ConnectionPool {
     }
     // When the total limit holds callers back, the room is owed to whoever waits longest
     // across hosts (FIFO), else a busy host could starve the others.
-    if (
-      entry.waiters.length > 0 &&
-      !(
-        this.#total >= this.config.maxTotalConnections &&
-        this.#queue.olderElsewhere(this.#hosts, entry)
-      )
-    ) {
+    const full = this.#total >= this.config.maxTotalConnections;
+    if (entry.waiters.length > 0 && !(full && this.#queue.olderElsewhere(this.#hosts, entry))) {
       const waiter = this.#queue.next(entry, false);
       if (waiter !== undefined) {
         entry.active++;
