@@ -396,5 +396,13 @@ function beforeRequest(
 /** The request with the headers its hooks left, checked as the caller's own would be. */
 function withHeaders(request: PreparedRequest, headers: HookHeaders): PreparedRequest {
   if (!headers.changed) return request;
-  return { ...request, headers: checkFramingHeaders(normalizeHeaders(headers)) };
+  // Field for field in the order `prepareRequest` assembles them: a spread would make an
+  // object of another hidden class, and every stage after this one would see two.
+  return {
+    method: request.method,
+    target: request.target,
+    headers: checkFramingHeaders(normalizeHeaders(headers)),
+    body: request.body,
+    idempotencyKey: request.idempotencyKey,
+  };
 }
