@@ -7,7 +7,7 @@
  */
 import dc from 'node:diagnostics_channel';
 import type { SentinelError } from '../core/errors.js';
-import { redactUrl } from '../core/redact.js';
+import { redactQueryParams, redactUrl } from '../core/redact.js';
 import type { BreakerEvent, RetryEvent, RetryRefusedEvent } from './events.js';
 import type { AnyResponse } from './hooks.js';
 
@@ -102,11 +102,12 @@ export function traceCall<T extends AnyResponse>(
   method: string,
   url: string | URL,
   stream: boolean,
+  redact: ReadonlySet<string>,
   run: () => Promise<T>,
 ): Promise<T> {
   const context: RequestTraceContext = {
     method,
-    url: redactUrl(typeof url === 'string' ? url : String(url)),
+    url: redactQueryParams(redactUrl(typeof url === 'string' ? url : String(url)), redact),
     stream,
   };
   return requestTracing.tracePromise(run, context);
@@ -119,8 +120,9 @@ export function traceCall<T extends AnyResponse>(
  */
 export function callStarted(
   method: string,
-  url: string,
+  href: string,
   stream: boolean,
+  redact: ReadonlySet<string>,
 ): RequestChannelInfo | undefined {
   if (
     !requestStartChannel.hasSubscribers &&
@@ -129,7 +131,7 @@ export function callStarted(
   ) {
     return undefined;
   }
-  const request: RequestChannelInfo = { method, url, stream };
+  const request: RequestChannelInfo = { method, url: redactQueryParams(href, redact), stream };
   if (requestStartChannel.hasSubscribers) {
     const message: RequestStartMessage = { request };
     requestStartChannel.publish(message);

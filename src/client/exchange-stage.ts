@@ -19,7 +19,7 @@ import type { Backend, Connection, ConnectionPool } from '../pool/index.js';
 import { type PoolPort, portOf } from '../pool/pool-port.js';
 import { type Attempt, asSentinelError, idleTimeout, resendable } from './attempt.js';
 import type { Call } from './call.js';
-import { labelAttempt } from './error-label.js';
+import { labelAttempt, shownUrl } from './error-label.js';
 import type { EventHub } from './events.js';
 import type { ResolvedOptions } from './options.js';
 import type { PreparedRequest } from './prepare.js';
@@ -217,6 +217,7 @@ export class Exchanger {
             request.headers,
             call.attempts - 1,
             resend,
+            this.#redact,
           );
     // Each request of the attempt reports its own upload, from 0.
     const upload =
@@ -412,7 +413,7 @@ export class Exchanger {
     this.#events.emit({
       type: 'attempt',
       method: request.method,
-      url: request.target.href,
+      url: shownUrl(request.target.href, this.#redact),
       attempt: call.attempts,
       status: att.result?.status,
       error: att.error,

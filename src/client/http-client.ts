@@ -281,7 +281,9 @@ export class HttpClient {
       return Promise.reject(new InvalidRequestError('stream() takes an object'));
     }
     if (tracingWatched()) {
-      return traceCall(init.method, init.url, true, () => this.#stream(init));
+      return traceCall(init.method, init.url, true, this.#pipeline.redact, () =>
+        this.#stream(init),
+      );
     }
     return this.#stream(init);
   }
@@ -309,7 +311,7 @@ export class HttpClient {
     // The verbs take `json` with the options; request() passes its own.
     const payload = json === undefined ? options?.json : json;
     if (tracingWatched()) {
-      return traceCall(method, url, false, () =>
+      return traceCall(method, url, false, this.#pipeline.redact, () =>
         this.#pipeline.run(method, url, headers, body, payload, options, false),
       ) as Promise<HttpResponse>;
     }

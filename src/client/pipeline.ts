@@ -86,6 +86,11 @@ export class Pipeline {
   readonly #retry: RetryStage;
   readonly #redact: ReadonlySet<string>;
 
+  /** The client's `redactQueryParams`, for what reports a call before it is prepared. */
+  get redact(): ReadonlySet<string> {
+    return this.#redact;
+  }
+
   constructor(parts: PipelineParts) {
     this.#defaults = parts.defaults;
     this.#hooks = parts.hooks;
@@ -113,6 +118,7 @@ export class Pipeline {
       parts.clock,
       parts.events,
       parts.cookieJar === undefined ? undefined : new Cookies(parts.cookieJar),
+      parts.redactQuery,
     );
   }
 
@@ -181,7 +187,7 @@ export class Pipeline {
         this.#clock.now(),
       );
       this.#calls.add(call);
-      watched = callStarted(request.method, request.target.href, stream);
+      watched = callStarted(request.method, request.target.href, stream, this.#redact);
       let redirected = false;
       for (let hops = 0; ; hops++) {
         const att = await this.#retry.run(call, request, opts, stream, engine, hooks, hops === 0);

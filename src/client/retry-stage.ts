@@ -22,6 +22,7 @@ import type { RetryContext, RetryEngine } from '../retry/index.js';
 import { Attempt, discard } from './attempt.js';
 import type { Call } from './call.js';
 import type { Cookies } from './cookies.js';
+import { shownUrl } from './error-label.js';
 import type { EventHub } from './events.js';
 import type { Exchanger } from './exchange-stage.js';
 import { HookHeaders, type HookRequest, type ResolvedHooks, runHooks } from './hooks.js';
@@ -35,6 +36,8 @@ export class RetryStage implements AttemptDriver<Call, Attempt, RetryEngine> {
   readonly #resilience: Resilience;
   readonly #clock: Clock;
   readonly #events: EventHub;
+  /** The client's `redactQueryParams`: events show URLs as its errors do. */
+  readonly #redact: ReadonlySet<string>;
   /** The client's cookie jar, if it has one. */
   readonly #cookies: Cookies | undefined;
 
@@ -45,6 +48,7 @@ export class RetryStage implements AttemptDriver<Call, Attempt, RetryEngine> {
     clock: Clock,
     events: EventHub,
     cookies: Cookies | undefined,
+    redact: ReadonlySet<string>,
   ) {
     this.#port = portOf(pool);
     this.#exchanger = exchanger;
@@ -52,6 +56,7 @@ export class RetryStage implements AttemptDriver<Call, Attempt, RetryEngine> {
     this.#clock = clock;
     this.#events = events;
     this.#cookies = cookies;
+    this.#redact = redact;
   }
 
   /**
@@ -197,7 +202,7 @@ export class RetryStage implements AttemptDriver<Call, Attempt, RetryEngine> {
     this.#events.emit({
       type: 'retry',
       method: att.request.method,
-      url: att.request.target.href,
+      url: shownUrl(att.request.target.href, this.#redact),
       attempt: n + 1,
       delayMs: decision.delayMs,
       retryAfterMs: decision.retryAfterMs,
@@ -211,7 +216,7 @@ export class RetryStage implements AttemptDriver<Call, Attempt, RetryEngine> {
     this.#events.emit({
       type: 'retry-refused',
       method: att.request.method,
-      url: att.request.target.href,
+      url: shownUrl(att.request.target.href, this.#redact),
       attempt: n + 1,
       by: by as 'budget',
     });

@@ -3,6 +3,7 @@
  * library's own, as the instruments and spans use them.
  */
 import type { Attributes } from '@opentelemetry/api';
+import { redactQueryParams } from '../core/redact.js';
 import { bareHost } from '../pool/channels.js';
 
 /** @internal The library's instrumentation scope. */
@@ -74,10 +75,12 @@ const SIGNED = /([?&](?:AWSAccessKeyId|Signature|sig|X-Goog-Signature)=)[^&#]*/g
 /**
  * @internal
  * `url.full`: the target (which never holds credentials: they travel in a header) with
- * the values of signing query parameters replaced by `REDACTED`.
+ * the values of signing query parameters replaced by `REDACTED`, and those of the client's
+ * `redactQueryParams` by `***`, as its errors show them.
  */
-export function fullUrl(href: string): string {
-  return href.includes('?') ? href.replace(SIGNED, '$1REDACTED') : href;
+export function fullUrl(href: string, redact?: ReadonlySet<string>): string {
+  const shown = redact === undefined ? href : redactQueryParams(href, redact);
+  return shown.includes('?') ? shown.replace(SIGNED, '$1REDACTED') : shown;
 }
 
 /**

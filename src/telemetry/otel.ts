@@ -151,6 +151,7 @@ export class Otel {
     headers: HeaderList,
     resendCount: number,
     resend: boolean,
+    redact?: ReadonlySet<string>,
   ): HeaderList {
     const origin = att.origin!;
     if (att.hedge && !resend) this.#hedges?.add(1, this.#hostAttributes(method, origin));
@@ -163,7 +164,7 @@ export class Otel {
       const attributes: Attributes = {
         [SERVER_ADDRESS]: bareHost(origin.hostname),
         [SERVER_PORT]: origin.port,
-        [URL_FULL]: fullUrl(href),
+        [URL_FULL]: fullUrl(href, redact),
         [URL_SCHEME]: origin.tls ? 'https' : 'http',
       };
       setMethod(attributes, method);
