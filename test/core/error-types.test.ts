@@ -136,7 +136,7 @@ describe('error types', () => {
     const caught: unknown = new HttpStatusError({ status: 404, statusText: '', url: 'u' });
     assert.ok(caught instanceof HttpStatusError);
     expectType<Equal<typeof caught.response, HttpResponse>>();
-    // The type-checked use the README shows (not run: this response was made by hand).
+    // The type-checked use docs/errors.md shows (not run: this response was made by hand).
     const parse = (): unknown => caught.response.json<{ error: string }>().error;
     assert.equal(typeof parse, 'function');
     // Made by hand, it keeps the type it was given.

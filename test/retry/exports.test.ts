@@ -69,7 +69,7 @@ test('the entry point exports the public API and nothing internal', () => {
   ]);
 });
 
-test('the README example of the retry entry point runs', async () => {
+test('the docs/resilience.md example of the retry entry point runs', async () => {
   const engine = new retry.RetryEngine({
     maxAttempts: 5,
     initialDelayMs: 100,
