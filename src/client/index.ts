@@ -24,6 +24,7 @@ export type { AnyResponse, HookRequest, Hooks, RetryHookContext } from './hooks.
 export { type ClientStats, HttpClient, type RequestInit } from './http-client.js';
 export type { OptionName } from './option-names.js';
 export {
+  type AdaptiveOptions,
   type ClientOptions,
   type ClientUpstreamOptions,
   DEFAULT_REQUEST_OPTIONS,

@@ -106,18 +106,19 @@ describe('package exports', () => {
     }
   });
 
-  test('the tarball holds dist/src, README, LICENSE: no source maps pointing at unshipped src', () => {
+  test('the tarball holds dist/src, README, docs, LICENSE: no source maps pointing at unshipped src', () => {
     const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
       cwd: root,
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const files = (JSON.parse(out) as { files: { path: string }[] }[])[0]!.files.map((f) => f.path);
-    assert.deepEqual(files.filter((f) => !f.startsWith('dist/src/')).sort(), [
-      'LICENSE',
-      'README.md',
-      'package.json',
-    ]);
+    // README links to docs/, so the pages ship with it.
+    const docs = readdirSync(join(root, 'docs')).map((f) => `docs/${f}`);
+    assert.deepEqual(
+      files.filter((f) => !f.startsWith('dist/src/')).sort(),
+      ['LICENSE', 'README.md', ...docs, 'package.json'].sort(),
+    );
     assert.deepEqual(
       files.filter((f) => f.endsWith('.map')),
       [],

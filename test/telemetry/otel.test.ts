@@ -348,7 +348,7 @@ describe('OpenTelemetry metrics', () => {
       retry: false,
       circuitBreaker: false,
       // Not in the public type: shedding first attempts is opt-in and undocumented.
-      adaptive: { shedFirstAttempts: true, minRequests: 1 } as never,
+      adaptive: { shedFirstAttempts: true, minRequests: 1 },
     });
     await client.get(server.url);
     await rejectsWith(client.get(server.url), 'SENTINEL_CIRCUIT_OPEN');
