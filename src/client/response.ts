@@ -101,6 +101,22 @@ abstract class ResponseBase {
     return this.#headers;
   }
 
+  /**
+   * A plain summary for JSON loggers (pino, winston, `JSON.stringify` of an
+   * `HttpStatusError`): the URL with secret query values hidden, as errors show it; never
+   * the body or header values.
+   */
+  toJSON(): Record<string, unknown> {
+    return {
+      status: this.status,
+      statusText: this.statusText,
+      url: shownUrl(this.url, this.#redact),
+      redirected: this.redirected,
+      attempts: this.attempts,
+      timings: this.timings,
+    };
+  }
+
   /** An error raised while reading this response, told which request it was for. */
   protected labelled(err: unknown): unknown {
     if (!isSentinelError(err)) return err;
@@ -182,16 +198,8 @@ export class HttpResponse extends ResponseBase {
   }
 
   /** A plain summary for logs (not the body). */
-  toJSON(): Record<string, unknown> {
-    return {
-      status: this.status,
-      statusText: this.statusText,
-      url: this.url,
-      redirected: this.redirected,
-      attempts: this.attempts,
-      timings: this.timings,
-      bodyBytes: this.body.length,
-    };
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), bodyBytes: this.body.length };
   }
 }
 

@@ -123,3 +123,27 @@ describe('util.inspect of a response', () => {
     assert.equal(inspect({ res }, { depth: 0 }), '{ res: [StreamingResponse 200 OK] }');
   });
 });
+
+describe('JSON of an error and a response', () => {
+  it('JSON.stringify(err) and of a response hide secret query values and never hold the body', async () => {
+    const server = await fx.server((_req, res) => {
+      res.statusCode = 404;
+      res.end('body-text');
+    });
+    const client = fx.client({ throwHttpErrors: true, retry: false });
+    const url = `${server.url}/x?api_key=${SECRET}&page=1`;
+    const err = await rejectsWith(client.get(url), 'SENTINEL_HTTP_STATUS');
+    const json = JSON.stringify(err);
+    assert.ok(!json.includes(SECRET), json);
+    assert.ok(!json.includes('body-text'), json);
+    const parsed = JSON.parse(json) as { url: string; response: { url: string; status: number } };
+    assert.equal(parsed.url, `${server.url}/x?api_key=***&page=1`);
+    assert.equal(parsed.response.url, `${server.url}/x?api_key=***&page=1`);
+    assert.equal(parsed.response.status, 404);
+    const streamed = await client.stream({ method: 'GET', url, throwHttpErrors: false });
+    const streamedJson = JSON.stringify(streamed);
+    await streamed.text();
+    assert.ok(!streamedJson.includes(SECRET), streamedJson);
+    assert.equal((JSON.parse(streamedJson) as { status: number }).status, 404);
+  });
+});
