@@ -26,7 +26,7 @@ import {
   resolveOptions,
 } from './options.js';
 import { Pipeline } from './pipeline.js';
-import type { TargetCache } from './prepare.js';
+import { defaultHeaderList, type TargetCache } from './prepare.js';
 import { crossOriginStripList, DEFAULT_REDIRECT_STRIP_HEADERS } from './redirect.js';
 import { type HostResilienceStats, Resilience, type RetryStats } from './resilience.js';
 import type { HttpResponse, StreamingResponse } from './response.js';
@@ -125,6 +125,9 @@ export class HttpClient {
     );
     const checkedHooks = mergeHooks(NO_HOOKS, hooks);
     const redactQuery = checkRedactQueryParams(redactQueryParams);
+    // The pipeline builds its header lists once the pool exists; checked here too, so a bad
+    // header leaves no pool, upstream or telemetry watcher behind.
+    defaultHeaderList(headers, undefined);
     if (family !== undefined) {
       this.#events = family.events;
       this.#resilience = family.resilience;

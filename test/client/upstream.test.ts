@@ -608,6 +608,18 @@ describe('configuration', () => {
           /already has an upstream taken/.test(err.message),
       );
       assert.equal(pool.upstream('fresh'), undefined, 'nothing was added');
+      // A bad default header is refused before the client adds its upstreams.
+      assert.throws(
+        () =>
+          new HttpClient({
+            pool,
+            upstreams: { fresh: { backends: [server.url] } },
+            headers: { 'x-api-version': 2 } as never,
+          }),
+        (err: Error & { code?: string }) =>
+          err.code === 'SENTINEL_INVALID_REQUEST' && /x-api-version/.test(err.message),
+      );
+      assert.equal(pool.upstream('fresh'), undefined, 'nothing was added for a bad header');
 
       const client = new HttpClient({ pool, upstreams: { fresh: { backends: [server.url] } } });
       assert.equal((await client.get('http://fresh/')).status, 200);
