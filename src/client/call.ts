@@ -52,6 +52,8 @@ export class Call extends DeadlineEntry {
   #acquire: AbortController | undefined;
   /** The delay between attempts; made at the first retry. */
   #pause: Pause | undefined = undefined;
+  /** Ends the wait of {@link underWay}, when the caller's own work is under way. */
+  #stopWaiting: ((error: SentinelError) => void) | undefined = undefined;
   /** Whether the armed deadline is the whole call's (else the attempt's own). */
   #attemptTotal = false;
   readonly #signal: AbortSignal | undefined;
@@ -98,6 +100,30 @@ export class Call extends DeadlineEntry {
     if (this.#hedges !== undefined) for (const hedge of [...this.#hedges]) hedge.abort(error);
     this.#acquire?.abort(error);
     this.#pause?.interrupt(error);
+    this.#stopWaiting?.(error);
+  }
+
+  /**
+   * Waits for the caller's own asynchronous work before an attempt (an async hook, a
+   * cookie jar that answers with a promise). The call's deadline runs meanwhile, and the
+   * call's end (deadline, signal, `close()`) ends the wait at once: work that never
+   * settles cannot hold the call, and a late answer is dropped. Nothing was sent, so no
+   * host hears of it.
+   */
+  underWay<T>(work: Promise<T>): Promise<T> {
+    if (this.abortError === undefined) this.armTotal(this.clock.now());
+    const ended = this.abortError;
+    if (ended !== undefined) {
+      work.catch(() => {});
+      return Promise.reject(ended);
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.#stopWaiting = reject;
+      work.then(resolve, reject);
+    }).finally(() => {
+      this.#stopWaiting = undefined;
+      this.#deadlines.remove(this);
+    });
   }
 
   /**

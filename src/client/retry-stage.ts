@@ -85,9 +85,9 @@ export class RetryStage implements AttemptDriver<Call, Attempt, RetryEngine> {
     const cookies = this.#cookies;
     // The jar is asked at every attempt: a retry carries what the last answer set.
     let sent = cookies === undefined ? request : cookies.attach(call, request);
-    if (sent instanceof Promise) sent = await sent;
+    if (sent instanceof Promise) sent = await call.underWay(sent);
     if (hooks.beforeRequest.length > 0) sent = beforeRequest(call, sent, hooks);
-    if (sent instanceof Promise) sent = await sent;
+    if (sent instanceof Promise) sent = await call.underWay(sent);
     const now = first ? call.startedAt : this.#clock.now();
     const exchanger = this.#exchanger;
     let att = new Attempt(sent, origin, guard, upstream, now, true);
@@ -120,9 +120,9 @@ export class RetryStage implements AttemptDriver<Call, Attempt, RetryEngine> {
     const { request, opts, stream, hooks } = call.retryHop!;
     const cookies = this.#cookies;
     let sent = cookies === undefined ? request : cookies.attach(call, request);
-    if (sent instanceof Promise) sent = await sent;
+    if (sent instanceof Promise) sent = await call.underWay(sent);
     if (hooks.beforeRequest.length > 0) sent = beforeRequest(call, sent, hooks);
-    if (sent instanceof Promise) sent = await sent;
+    if (sent instanceof Promise) sent = await call.underWay(sent);
     const upstream = previous!.upstream;
     let att = new Attempt(
       sent,
@@ -154,7 +154,7 @@ export class RetryStage implements AttemptDriver<Call, Attempt, RetryEngine> {
     const storing = this.#cookies!.store(att.request, att.result!.rawHeaders);
     if (storing === undefined) return;
     try {
-      await storing;
+      await call.underWay(storing);
     } catch (err) {
       this.abandon(call, att);
       this.decided(call, att, false);
