@@ -25,7 +25,7 @@ import type { ResolvedOptions } from './options.js';
 import type { PreparedRequest } from './prepare.js';
 import { DownloadProgress, reportedUpload } from './progress.js';
 import type { Resilience } from './resilience.js';
-import { endPick, pickBackend, rttOf } from './upstream-pick.js';
+import { endPick, endStreamPick, pickBackend, rttOf } from './upstream-pick.js';
 
 export class Exchanger {
   readonly #pool: ConnectionPool;
@@ -435,19 +435,7 @@ export class Exchanger {
     // Before headers the attempt itself ends the pick (a resend on a fresh connection
     // may still follow). A body that ended before the attempt read its result (all of
     // it came at once) is left to the attempt too: only the result has the round trip.
-    if (att.picked && exchange?.responseStarted === true) {
-      // The body's own failure when the backend caused it (cut off, stalled); otherwise,
-      // the caller cancelling it included, the status it answered with.
-      let judged = classify({ status: exchange.status, error, reused: exchange.reused });
-      if (judged.fault !== 'host') judged = classify({ status: exchange.status });
-      const verdict = judged.backend;
-      if (att.result !== undefined) {
-        endPick(att, verdict, rttOf(att.result));
-      } else {
-        att.streamEnded = true;
-        att.streamVerdict = verdict;
-      }
-    }
+    if (att.picked && exchange?.responseStarted === true) endStreamPick(att, exchange, error);
     // Only the body handed to the caller ends the call; a discarded one (a retried or
     // losing response) may end after the next response was handed over.
     if (!att.discarded) call.onStreamEnd?.();

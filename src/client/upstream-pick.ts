@@ -5,8 +5,8 @@
  * upstream definitions to its pool.
  */
 import { CircuitOpenError, type SentinelError } from '../core/errors.js';
-import type { Verdict } from '../core/outcome.js';
-import type { ExchangeResult } from '../pool/exchange.js';
+import { classify, type Verdict } from '../core/outcome.js';
+import type { Exchange, ExchangeResult } from '../pool/exchange.js';
 import type { Backend, ConnectionPool, Upstream } from '../pool/index.js';
 import type { CheckedUpstream } from './options.js';
 import type { HostGuard, Resilience } from './resilience.js';
@@ -111,6 +111,31 @@ export function endPick(pick: BackendPick, verdict: Verdict['backend'], rttMs: n
   pick.picked = false;
   if (verdict === 'none') pick.upstream!.cancel(pick.backend!);
   else pick.upstream!.record(pick.backend!, verdict === 'success', rttMs);
+}
+
+/**
+ * Ends the pick of an attempt whose streamed body ended: with the body's own failure when
+ * the backend caused it (cut off, stalled); otherwise, the caller cancelling it included,
+ * with the status it answered with. A body that ended before the attempt read its result
+ * leaves the verdict to the attempt: only the result has the round trip.
+ */
+export function endStreamPick(
+  pick: BackendPick & {
+    result: ExchangeResult | undefined;
+    streamEnded: boolean;
+    streamVerdict: Verdict['backend'];
+  },
+  exchange: Exchange,
+  error: SentinelError | undefined,
+): void {
+  let judged = classify({ status: exchange.status, error, reused: exchange.reused });
+  if (judged.fault !== 'host') judged = classify({ status: exchange.status });
+  if (pick.result !== undefined) {
+    endPick(pick, judged.backend, rttOf(pick.result));
+  } else {
+    pick.streamEnded = true;
+    pick.streamVerdict = judged.backend;
+  }
 }
 
 /** Adds checked upstream definitions to `pool`, all or none. */

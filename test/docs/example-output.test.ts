@@ -8,11 +8,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { format } from 'node:util';
 import { main as anthropicDemo } from '../../examples/anthropic/demo.js';
 import { main as demo } from '../../examples/demo.js';
 import { main as natsDemo } from '../../examples/nats/demo.js';
 import { main as retryDemo } from '../../examples/retry-demo.js';
+import { captureConsole } from '../helpers/client-helpers.js';
 import { natsSkip } from '../helpers/nats.js';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -28,21 +28,6 @@ function documented(file: string, first: string): string {
     if (body[0]?.startsWith(first)) return body.join('\n');
   }
   assert.fail(`${file} has no block starting with ${JSON.stringify(first)}`);
-}
-
-/** Runs `fn` with console.log and console.error captured; returns what it printed. */
-async function captured(fn: () => Promise<unknown>): Promise<string> {
-  const lines: string[] = [];
-  const { log, error } = console;
-  console.log = (...args: unknown[]) => lines.push(format(...args));
-  console.error = (...args: unknown[]) => lines.push(format(...args));
-  try {
-    await fn();
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-  return lines.join('\n');
 }
 
 type Masks = readonly (readonly [RegExp, string])[];
@@ -75,7 +60,7 @@ test('the mask hides what changes between runs and nothing else', () => {
 });
 
 test('README: `npm run demo` prints what Try it shows', async () => {
-  const out = await captured(() => demo());
+  const out = await captureConsole(() => demo());
   assertSameOutput(out, documented('README.md', 'http-sentinel demo'), [
     ...PORTS,
     [/ in \d+ ms$/gm, ' in <ms>'],
@@ -85,7 +70,7 @@ test('README: `npm run demo` prints what Try it shows', async () => {
 });
 
 test('docs/examples.md: `npm run retry-demo` prints the timeline shown', async () => {
-  const out = await captured(() => retryDemo());
+  const out = await captureConsole(() => retryDemo());
   assertSameOutput(out, documented('docs/examples.md', 'Flaky route'), [
     ...PORTS,
     // The clock at each line, and the jittered delays (a server's Retry-After is kept).

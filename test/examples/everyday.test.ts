@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { format } from 'node:util';
 import { main as basic } from '../../examples/basic.js';
 import { main as concurrencyBench } from '../../examples/concurrency-bench.js';
 import { main as concurrent } from '../../examples/concurrent.js';
@@ -18,21 +17,7 @@ import { main as jsonApi } from '../../examples/json-api.js';
 import { main as poolDemo } from '../../examples/pool-demo.js';
 import { main as retryDemo } from '../../examples/retry-demo.js';
 import { EXAMPLES, type Example, main as runAll, runExamples } from '../../examples/run-all.js';
-
-/** Calls `fn` with console.log and console.error captured; returns what it printed. */
-async function capture(fn: () => Promise<unknown>): Promise<string> {
-  const lines: string[] = [];
-  const { log, error } = console;
-  console.log = (...args: unknown[]) => lines.push(format(...args));
-  console.error = (...args: unknown[]) => lines.push(format(...args));
-  try {
-    await fn();
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-  return lines.join('\n');
-}
+import { captureConsole } from '../helpers/client-helpers.js';
 
 /** Counts of the resources keeping the event loop alive, by type. */
 function resources(): Map<string, number> {
@@ -59,7 +44,7 @@ async function assertNothingLeft(baseline: Map<string, number>): Promise<void> {
 /** Runs an example's main, returns its output, and checks that it cleaned up. */
 async function run(fn: () => Promise<unknown>): Promise<string> {
   const baseline = resources();
-  const output = await capture(fn);
+  const output = await captureConsole(fn);
   await assertNothingLeft(baseline);
   return output;
 }

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import type http from 'node:http';
 import type { Socket } from 'node:net';
+import { format } from 'node:util';
 import { HttpClient } from '../../src/client/index.js';
 import type { ClientOptions } from '../../src/client/options.js';
 import { isSentinelError, type SentinelError } from '../../src/core/errors.js';
@@ -216,4 +217,19 @@ export function trackUnhandledRejections(): { check(): void; dispose(): void } {
       process.off('unhandledRejection', listener);
     },
   };
+}
+
+/** Runs `fn` with console.log and console.error captured; returns what it printed. */
+export async function captureConsole(fn: () => Promise<unknown>): Promise<string> {
+  const lines: string[] = [];
+  const { log, error } = console;
+  console.log = (...args: unknown[]) => lines.push(format(...args));
+  console.error = (...args: unknown[]) => lines.push(format(...args));
+  try {
+    await fn();
+  } finally {
+    console.log = log;
+    console.error = error;
+  }
+  return lines.join('\n');
 }
